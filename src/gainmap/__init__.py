@@ -1,7 +1,40 @@
-"""gainmap: inspect, validate, repair, build and restore HDR gain-map JPEGs."""
+"""gainmap: inspect, validate, repair, build and restore HDR gain-map JPEGs.
+
+The public API is imported lazily so ``import gainmap`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from gainmap.errors import GainMapError, NotAJpegError, Problem
 from gainmap.metadata import GainMapMetadata
 
-__all__ = ["GainMapError", "GainMapMetadata", "NotAJpegError", "Problem"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "read": ("gainmap.container", "read"),
+    "GainMapFile": ("gainmap.container", "GainMapFile"),
+    "JpegImage": ("gainmap.container", "JpegImage"),
+    "Segment": ("gainmap.scanner", "Segment"),
+    "assemble": ("gainmap.assemble", "assemble"),
+    "check": ("gainmap.validate", "check"),
+    "repair": ("gainmap.repair", "repair"),
+    "decode": ("gainmap.decode", "decode"),
+    "build": ("gainmap.build", "build"),
+    "measure": ("gainmap.decode", "measure"),
+    "compute": ("gainmap.hdr.compute", "compute_gainmap"),
+    "restore": ("gainmap.restore", "restore"),
+}
+
+__all__ = ["GainMapError", "GainMapMetadata", "NotAJpegError", "Problem", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gainmap' has no attribute {name!r}")

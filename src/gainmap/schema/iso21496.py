@@ -1,0 +1,334 @@
+"""ISO 21496-1 gain-map metadata in APP2 (payload = URN + GainMapMetadata, big-endian).
+
+Three layouts, told apart by the payload LENGTH after the URN (formats.md §3):
+
+* version-only, 4 bytes: u16 minimum_version, u16 writer_version (the primary's "gain map present" signal);
+* full, 61 / 141 bytes (1 / 3 channels by flag bit 7): N/D pairs, whatever flag bit 3 says;
+* legacy compact (libultrahdr <= 2.0.2), 37 / 77 bytes with flag bit 3: one common denominator.
+
+Problem codes (offsets relative to the payload): ``iso.min-version`` ``iso.writer-version``
+``iso.reserved-flags`` ``iso.legacy-compact`` ``iso.legacy-backward`` ``iso.zero-denominator`` ``iso.length``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from construct import (
+    Array,
+    Const,
+    ConstructError,
+    Int8ub,
+    Int16ub,
+    Int32sb,
+    Int32ub,
+    Rebuild,
+    Struct,
+)
+
+from gainmap.errors import Problem, SchemaError
+from gainmap.metadata import GainMapMetadata, MetadataConversionError, to_fraction
+
+ISO_URN = b"urn:iso:std:iso:ts:21496:-1\x00"
+URN_LEN = len(ISO_URN)
+
+FLAG_MULTICHANNEL = 0x80
+FLAG_USE_BASE_COLOUR_SPACE = 0x40
+FLAG_LEGACY_COMMON_DENOMINATOR = 0x08
+FLAG_LEGACY_BACKWARD = 0x04
+RESERVED_MASK = 0x3F
+
+CHANNEL_FIELDS = ("gain_map_min", "gain_map_max", "gamma", "base_offset", "alternate_offset")
+SIGNED = {"gain_map_min": True, "gain_map_max": True, "gamma": False, "base_offset": True,
+          "alternate_offset": True}
+
+# ----------------------------------------------------------------------------------------------- schemas
+SignedFraction = Struct("n" / Int32sb, "d" / Int32ub)
+UnsignedFraction = Struct("n" / Int32ub, "d" / Int32ub)
+
+VersionBlock = Struct("minimum_version" / Int16ub, "writer_version" / Int16ub)
+
+FullChannel = Struct(*(name / (SignedFraction if SIGNED[name] else UnsignedFraction) for name in CHANNEL_FIELDS))
+FullHeader = Struct(
+    "minimum_version" / Int16ub,
+    "writer_version" / Int16ub,
+    "flags" / Int8ub,
+    "base_hdr_headroom" / UnsignedFraction,
+    "alternate_hdr_headroom" / UnsignedFraction,
+)
+
+
+def _channel_count(ctx) -> int:
+    return 3 if ctx.flags & FLAG_MULTICHANNEL else 1
+
+
+def _full_flags(ctx) -> int:
+    """Flags as written: bit 7 from the channel count, legacy bit 3 cleared."""
+    multi = FLAG_MULTICHANNEL if len(ctx.channels) == 3 else 0
+    return (ctx.flags & ~(FLAG_MULTICHANNEL | FLAG_LEGACY_COMMON_DENOMINATOR) & 0xFF) | multi
+
+
+#: The full layout (ISO 21496-1 C.2.2): 61 bytes (1 channel) or 141 (3 channels).
+FullMetadata = Struct(
+    "minimum_version" / Int16ub,
+    "writer_version" / Int16ub,
+    "flags" / Rebuild(Int8ub, _full_flags),
+    "base_hdr_headroom" / UnsignedFraction,
+    "alternate_hdr_headroom" / UnsignedFraction,
+    "channels" / Array(_channel_count, FullChannel),
+)
+
+CompactChannel = Struct("gain_map_min" / Int32sb, "gain_map_max" / Int32sb, "gamma" / Int32ub,
+                        "base_offset" / Int32sb, "alternate_offset" / Int32sb)
+CompactHeader = Struct(
+    "minimum_version" / Int16ub,
+    "writer_version" / Int16ub,
+    "flags" / Int8ub,
+    "denominator" / Int32ub,
+    "base_hdr_headroom" / Int32ub,
+    "alternate_hdr_headroom" / Int32ub,
+)
+#: The legacy compact layout (flag bit 3, libultrahdr <= 2.0.2): 37 or 77 bytes.  Read, never written.
+CompactMetadata = Struct(
+    "minimum_version" / Int16ub,
+    "writer_version" / Int16ub,
+    "flags" / Int8ub,
+    "denominator" / Int32ub,
+    "base_hdr_headroom" / Int32ub,
+    "alternate_hdr_headroom" / Int32ub,
+    "channels" / Array(_channel_count, CompactChannel),
+)
+
+#: The whole version-only payload, URN included.
+VersionPayload = Struct("urn" / Const(ISO_URN), "version" / VersionBlock)
+
+FULL_HEADER_LEN, FULL_CHANNEL_LEN = FullHeader.sizeof(), FullChannel.sizeof()      # 21, 40
+COMPACT_HEADER_LEN, COMPACT_CHANNEL_LEN = CompactHeader.sizeof(), CompactChannel.sizeof()  # 17, 20
+
+
+def full_length(channels: int) -> int:
+    """Bytes after the URN of the full layout (61 or 141)."""
+    return FULL_HEADER_LEN + FULL_CHANNEL_LEN * channels
+
+
+def compact_length(channels: int) -> int:
+    """Bytes after the URN of the legacy compact layout (37 or 77)."""
+    return COMPACT_HEADER_LEN + COMPACT_CHANNEL_LEN * channels
+
+
+# ----------------------------------------------------------------------------------------------- record
+Fraction = tuple[int, int]
+
+
+@dataclass
+class IsoRecord:
+    """One ISO 21496-1 block; fractions are (numerator, denominator) as stored."""
+
+    minimum_version: int = 0
+    writer_version: int = 0
+    flags: int | None = None
+    base_hdr_headroom: Fraction | None = None
+    alternate_hdr_headroom: Fraction | None = None
+    channels: list[dict[str, Fraction]] = field(default_factory=list)
+    layout: str = "version-only"
+    trailing: bytes = b""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def is_multichannel(self) -> bool:
+        return bool((self.flags or 0) & FLAG_MULTICHANNEL)
+
+    @property
+    def use_base_colour_space(self) -> bool:
+        return bool((self.flags or 0) & FLAG_USE_BASE_COLOUR_SPACE)
+
+    @property
+    def reserved_bits(self) -> int:
+        return (self.flags or 0) & RESERVED_MASK
+
+    @property
+    def legacy_backward_direction(self) -> bool:
+        return bool((self.flags or 0) & FLAG_LEGACY_BACKWARD)
+
+
+# ----------------------------------------------------------------------------------------------- parse
+def parse_iso(payload: bytes) -> IsoRecord:
+    """Parse an ISO 21496-1 APP2 payload (starting with the URN) tolerantly."""
+    payload = bytes(payload)
+    if not payload.startswith(ISO_URN):
+        raise SchemaError("payload does not start with the ISO 21496-1 URN", 0)
+    body = payload[URN_LEN:]
+    if len(body) < 4:
+        raise SchemaError(f"ISO 21496-1 block too short for its version fields ({len(body)} bytes)", URN_LEN)
+    versions = VersionBlock.parse(body)
+    record = IsoRecord(versions.minimum_version, versions.writer_version)
+    problems = record.problems
+    if record.minimum_version != 0:
+        problems.append(Problem("iso.min-version", URN_LEN, 2,
+                                f"minimum_version {record.minimum_version} is not 0: readers must skip it"))
+    if record.writer_version < record.minimum_version:
+        problems.append(Problem("iso.writer-version", URN_LEN + 2, 2,
+                                f"writer_version {record.writer_version} < minimum_version "
+                                f"{record.minimum_version}"))
+    if len(body) == 4:
+        return record
+    flags = record.flags = body[4]
+    channels = 3 if flags & FLAG_MULTICHANNEL else 1
+    if flags & FLAG_LEGACY_COMMON_DENOMINATOR and len(body) == compact_length(channels):
+        record.layout = "compact"
+        problems.append(Problem("iso.legacy-compact", URN_LEN + 4, 1,
+                                "legacy compact layout (flag bit 3, one common denominator) written by "
+                                "libultrahdr <= 2.0.2; Skia, libavif and MediaInfo misread it"))
+        _read_compact(record, body)
+    else:
+        record.layout = "full"
+        _read_full(record, body, channels)
+    reserved = flags & RESERVED_MASK & ~FLAG_LEGACY_BACKWARD
+    if record.layout == "compact":
+        reserved &= ~FLAG_LEGACY_COMMON_DENOMINATOR
+    if reserved:
+        problems.append(Problem("iso.reserved-flags", URN_LEN + 4, 1,
+                                f"reserved flag bits 0x{reserved:02X} set (bits 5..0 must be 0)"))
+    if flags & FLAG_LEGACY_BACKWARD:
+        problems.append(Problem("iso.legacy-backward", URN_LEN + 4, 1,
+                                "flag bit 2 (legacy backward_direction) set: libultrahdr rejects the block"))
+    return record
+
+
+def _read_full(record: IsoRecord, body: bytes, channels: int) -> None:
+    expected = full_length(channels)
+    if len(body) >= expected:
+        parsed = FullMetadata.parse(body[:expected])
+        record.base_hdr_headroom = (parsed.base_hdr_headroom.n, parsed.base_hdr_headroom.d)
+        record.alternate_hdr_headroom = (parsed.alternate_hdr_headroom.n, parsed.alternate_hdr_headroom.d)
+        record.channels = [{name: (c[name].n, c[name].d) for name in CHANNEL_FIELDS} for c in parsed.channels]
+        record.trailing = body[expected:]
+        if record.trailing and record.writer_version == 0:
+            record.problems.append(Problem("iso.length", URN_LEN + expected, len(record.trailing),
+                                           f"{len(record.trailing)} bytes after the {channels}-channel block "
+                                           f"(writer_version 0 allows none)"))
+    else:
+        record.problems.append(Problem("iso.length", URN_LEN, len(body),
+                                       f"{len(body)} bytes after the URN: too short for the {channels}-channel "
+                                       f"full layout ({expected})"))
+        if len(body) >= FULL_HEADER_LEN:
+            head = FullHeader.parse(body)
+            record.base_hdr_headroom = (head.base_hdr_headroom.n, head.base_hdr_headroom.d)
+            record.alternate_hdr_headroom = (head.alternate_hdr_headroom.n, head.alternate_hdr_headroom.d)
+            complete = (len(body) - FULL_HEADER_LEN) // FULL_CHANNEL_LEN
+            for i in range(min(complete, channels)):
+                pos = FULL_HEADER_LEN + FULL_CHANNEL_LEN * i
+                c = FullChannel.parse(body[pos:pos + FULL_CHANNEL_LEN])
+                record.channels.append({name: (c[name].n, c[name].d) for name in CHANNEL_FIELDS})
+    _check_denominators(record, FULL_HEADER_LEN, FULL_CHANNEL_LEN)
+
+
+def _read_compact(record: IsoRecord, body: bytes) -> None:
+    parsed = CompactMetadata.parse(body)
+    d = parsed.denominator
+    record.base_hdr_headroom = (parsed.base_hdr_headroom, d)
+    record.alternate_hdr_headroom = (parsed.alternate_hdr_headroom, d)
+    record.channels = [{name: (c[name], d) for name in CHANNEL_FIELDS} for c in parsed.channels]
+    if d == 0:
+        record.problems.append(Problem("iso.zero-denominator", URN_LEN + 5, 4, "common denominator is 0"))
+
+
+def _check_denominators(record: IsoRecord, header_len: int, channel_len: int) -> None:
+    at = URN_LEN + 5
+    for name in ("base_hdr_headroom", "alternate_hdr_headroom"):
+        value = getattr(record, name)
+        if value is not None and value[1] == 0:
+            record.problems.append(Problem("iso.zero-denominator", at + 4, 4, f"{name} denominator is 0"))
+        at += 8
+    for i, channel in enumerate(record.channels):
+        for k, name in enumerate(CHANNEL_FIELDS):
+            if channel[name][1] == 0:
+                pos = URN_LEN + header_len + channel_len * i + 8 * k + 4
+                record.problems.append(Problem("iso.zero-denominator", pos, 4,
+                                               f"channel {i} {name} denominator is 0"))
+
+
+# ----------------------------------------------------------------------------------------------- build
+def version_block(minimum_version: int = 0, writer_version: int = 0) -> bytes:
+    """The primary's version-only payload: URN + u16 minimum_version + u16 writer_version."""
+    return VersionPayload.build(dict(version=dict(minimum_version=minimum_version,
+                                                  writer_version=writer_version)))
+
+
+def build_iso(record: IsoRecord) -> bytes:
+    """Version-only or FULL payload (a compact record is written as full N/D pairs, bit 3 cleared)."""
+    if record.layout == "version-only" or record.flags is None:
+        try:
+            return version_block(record.minimum_version, record.writer_version)
+        except ConstructError as exc:
+            raise SchemaError(f"cannot build ISO 21496-1 version block: {exc}") from exc
+    if len(record.channels) not in (1, 3):
+        raise SchemaError(f"ISO 21496-1 needs 1 or 3 channels, got {len(record.channels)}")
+    if record.base_hdr_headroom is None or record.alternate_hdr_headroom is None:
+        raise SchemaError("ISO 21496-1 record lacks its headrooms")
+
+    def frac(value: Fraction) -> dict[str, int]:
+        return dict(n=value[0], d=value[1])
+
+    obj = dict(
+        minimum_version=record.minimum_version,
+        writer_version=record.writer_version,
+        flags=record.flags,
+        base_hdr_headroom=frac(record.base_hdr_headroom),
+        alternate_hdr_headroom=frac(record.alternate_hdr_headroom),
+        channels=[{name: frac(c[name]) for name in CHANNEL_FIELDS} for c in record.channels],
+    )
+    try:
+        return ISO_URN + FullMetadata.build(obj) + record.trailing
+    except (ConstructError, KeyError, TypeError) as exc:
+        raise SchemaError(f"cannot build ISO 21496-1 block: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------------------------- conversion
+def _value(fraction: Fraction | None, name: str) -> float:
+    if fraction is None:
+        raise MetadataConversionError(f"ISO 21496-1 record lacks {name}")
+    n, d = fraction
+    if d == 0:
+        raise MetadataConversionError(f"ISO 21496-1 {name} has denominator 0")
+    return n / d
+
+
+def iso_to_metadata(record: IsoRecord) -> GainMapMetadata:
+    """The canonical metadata of a full (or compact) record."""
+    if record.layout == "version-only" or record.flags is None:
+        raise MetadataConversionError("a version-only ISO 21496-1 block carries no gain-map parameters")
+    if len(record.channels) not in (1, 3):
+        raise MetadataConversionError(f"ISO 21496-1 record has {len(record.channels)} complete channels")
+    values = {name: tuple(_value(c[name], f"channel {i} {name}") for i, c in enumerate(record.channels))
+              for name in CHANNEL_FIELDS}
+    return GainMapMetadata(
+        **values,
+        base_hdr_headroom=_value(record.base_hdr_headroom, "base_hdr_headroom"),
+        alternate_hdr_headroom=_value(record.alternate_hdr_headroom, "alternate_hdr_headroom"),
+        use_base_colour_space=record.use_base_colour_space,
+        source="iso",
+    )
+
+
+def metadata_to_iso(md: GainMapMetadata, writer_version: int = 0) -> IsoRecord:
+    """A full-layout record: 3 channels when ``md.is_multichannel`` else 1; headrooms and gamma unsigned."""
+    n = 3 if md.is_multichannel else 1
+    channels = [{name: to_fraction(v, signed=SIGNED[name]) for name, v in zip(CHANNEL_FIELDS, values, strict=True)}
+                for values in md.channels(n)]
+    flags = (FLAG_USE_BASE_COLOUR_SPACE if md.use_base_colour_space else 0) | (FLAG_MULTICHANNEL if n == 3 else 0)
+    return IsoRecord(
+        minimum_version=0,
+        writer_version=writer_version,
+        flags=flags,
+        base_hdr_headroom=to_fraction(md.base_hdr_headroom, signed=False),
+        alternate_hdr_headroom=to_fraction(md.alternate_hdr_headroom, signed=False),
+        channels=channels,
+        layout="full",
+    )
+
+
+__all__ = [
+    "ISO_URN", "IsoRecord", "parse_iso", "build_iso", "version_block", "iso_to_metadata", "metadata_to_iso",
+    "FullMetadata", "CompactMetadata", "VersionBlock", "VersionPayload", "full_length", "compact_length",
+]
