@@ -252,7 +252,7 @@ def _field_in(image: JpegImage, seg: Segment, rel: int) -> str:
     if seg.ecs is not None and rel >= 4 + len(seg.payload):
         return " (entropy-coded data)"
     if seg.kind == "mpf" and image.mpf is not None and image.mpf.entries_offset is not None:
-        entry_rel = rel - 4 - image.mpf.entries_offset - 4
+        entry_rel = rel - 4 - image.mpf.entries_offset
         if 0 <= entry_rel < 16 * len(image.mpf.entries):
             idx, within = divmod(entry_rel, 16)
             name = ("attribute", "attribute", "attribute", "attribute", "size", "size", "size", "size",

@@ -118,6 +118,7 @@ class _MapSampler:
         ya, yb = int(y0[0]), int(y1[-1]) + 1
         rows = self.map[ya:yb].astype(np.float32)
         rows *= np.float32(FINE_STEPS)
+        rows += np.float32(0.5)                         # interpolation keeps it: truncation rounds below
         left = rows[:, self.x0]
         right = rows[:, self.x1]
         right -= left
@@ -128,7 +129,6 @@ class _MapSampler:
         bottom -= top
         bottom *= fy[:, np.newaxis, np.newaxis]
         top += bottom
-        top += np.float32(0.5)
         return top.astype(np.int32), FINE_STEPS
 
 
@@ -174,6 +174,9 @@ def _run(base: np.ndarray, gmap: np.ndarray, table: Callable[[int], np.ndarray],
     do_post = bool(np.any(post_sub != 0))
     pre = pre_add.astype(np.float32)
     post = post_sub.astype(np.float32)
+    # With one factor per pixel and equal offsets per channel, base * f + (pre * f - post) does the
+    # offset work on the single-channel factor instead of on all three channels.
+    uniform = bool(np.all(pre_add == pre_add[0]) and np.all(post_sub == post_sub[0]))
     step = max(1, int(chunk_rows))
     for r0 in range(0, height, step):
         r1 = min(height, r0 + step)
@@ -192,6 +195,12 @@ def _run(base: np.ndarray, gmap: np.ndarray, table: Callable[[int], np.ndarray],
             factor = lut.ravel()[flat]
         o = out[r0:r1]
         chunk = base[r0:r1]
+        if factor.shape[2] == 1 and uniform and (do_pre or do_post):
+            extra = factor * pre[0] if do_pre else np.zeros_like(factor)
+            extra -= post[0]
+            np.multiply(chunk, factor, out=o)
+            o += extra
+            continue
         if do_pre:
             np.add(chunk, pre, out=o)
             o *= factor
@@ -212,6 +221,9 @@ def apply_gainmap(sdr_linear: np.ndarray, gainmap: np.ndarray, md: GainMapMetada
     an HDR-base record); ``gainmap`` uint8 h x w, h x w x 1 or h x w x 3 of any size (sampled as described
     in the module docstring).  Returns float32 H x W x 3 (``out`` if given; it may be ``sdr_linear`` itself
     when that is float32, for an in-place apply).  Output values are not clipped.
+
+    The math runs in the primaries of the array passed in.  For ``md.use_base_colour_space == False`` the
+    caller converts the base into the alternate image's primaries first (:func:`gainmap.hdr.color.convert`).
     """
     base = _check_base(sdr_linear)
     gmap = _normalise_map(gainmap)
@@ -222,9 +234,9 @@ def apply_gainmap(sdr_linear: np.ndarray, gainmap: np.ndarray, md: GainMapMetada
     result = _prepare_out(out, base.shape)
     if weight == 0.0:
         # 2**0 = 1: the base plus the offsets' difference (exactly the base when the offsets agree).
-        for r0 in range(0, base.shape[0], max(1, int(chunk_rows))):
-            o = result[r0:r0 + chunk_rows]
-            np.add(base[r0:r0 + chunk_rows], (pre - post).astype(np.float32), out=o)
+        step = max(1, int(chunk_rows))
+        for r0 in range(0, base.shape[0], step):
+            np.add(base[r0:r0 + step], (pre - post).astype(np.float32), out=result[r0:r0 + step])
         return result
 
     def table(steps: int) -> np.ndarray:
@@ -241,7 +253,7 @@ APPLE_LINEARIZE = ("rec709", "gamma2.2", "srgb")
 
 def _linearize(kind: str, r: np.ndarray) -> np.ndarray:
     if kind == "rec709":
-        return np.where(r < 0.081, r / 4.5, ((r + 0.099) / 1.099) ** (1.0 / 0.45))
+        return color.bt709_to_linear(r).astype(np.float64)
     if kind == "gamma2.2":
         return r ** 2.2
     if kind == "srgb":

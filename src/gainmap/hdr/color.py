@@ -192,20 +192,26 @@ def linear_to_srgb(linear: np.ndarray | float) -> np.ndarray:
     return np.copysign(out, v).astype(np.float32, copy=False)
 
 
+#: BT.709 / BT.2020 OETF constants at full precision (BT.2020-2 Table 4).  BT.709 prints them rounded
+#: (1.099, 0.018, 0.081); the rounded set is not exactly invertible near the knee, this one is.
+BT709_ALPHA = 1.09929682680944
+BT709_BETA = 0.018053968510807
+
+
+def _bt709_decode64(v: np.ndarray) -> np.ndarray:
+    v = np.maximum(np.asarray(v, dtype=np.float64), 0.0)
+    return np.where(v < 4.5 * BT709_BETA, v / 4.5, ((v + BT709_ALPHA - 1.0) / BT709_ALPHA) ** (1.0 / 0.45))
+
+
 def bt709_to_linear(signal: np.ndarray | float) -> np.ndarray:
-    """BT.709 inverse OETF (V < 0.081: V/4.5, else ((V + 0.099)/1.099)^(1/0.45)), clipped at 0."""
-    v = np.maximum(_f32(signal), np.float32(0.0))
-    return np.where(v < np.float32(0.081), v / np.float32(4.5),
-                    np.power((v + np.float32(0.099)) / np.float32(1.099), np.float32(1.0 / 0.45))
-                    ).astype(np.float32, copy=False)
+    """BT.709 inverse OETF (V < 4.5 beta: V / 4.5, else ((V + alpha - 1) / alpha)^(1/0.45)), clipped at 0."""
+    return _bt709_decode64(signal).astype(np.float32)
 
 
 def linear_to_bt709(linear: np.ndarray | float) -> np.ndarray:
-    """BT.709 OETF (L < 0.018: 4.5 L, else 1.099 L^0.45 - 0.099), clipped at 0."""
-    v = np.maximum(_f32(linear), np.float32(0.0))
-    return np.where(v < np.float32(0.018), v * np.float32(4.5),
-                    np.float32(1.099) * np.power(v, np.float32(0.45)) - np.float32(0.099)
-                    ).astype(np.float32, copy=False)
+    """BT.709 OETF (L < beta: 4.5 L, else alpha L^0.45 - (alpha - 1)), clipped at 0."""
+    v = np.maximum(np.asarray(linear, dtype=np.float64), 0.0)
+    return np.where(v < BT709_BETA, 4.5 * v, BT709_ALPHA * v ** 0.45 - (BT709_ALPHA - 1.0)).astype(np.float32)
 
 
 @functools.cache
@@ -214,7 +220,7 @@ def _u8_lut(kind: str) -> np.ndarray:
     if kind == "srgb":
         lut = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4)
     elif kind == "rec709":
-        lut = np.where(codes < 0.081, codes / 4.5, ((codes + 0.099) / 1.099) ** (1.0 / 0.45))
+        lut = _bt709_decode64(codes)
     elif kind == "gamma2.2":
         lut = codes ** 2.2
     else:
@@ -351,15 +357,17 @@ def native_primaries(red_xyz: Sequence[float], green_xyz: Sequence[float], blue_
     """The device (un-adapted) xy of an ICC profile's colorants and white.
 
     ICC matrix profiles store the colorants adapted to the D50 PCS.  With a ``chad`` tag its inverse undoes
-    the adaptation (and the device white is ``inverse(chad) @ wtpt``).  Without one (ICC v2) the ``wtpt``
-    is the device white, unless it is D50 itself, in which case D65 is assumed (every space we name is
-    D65); the colorants are then un-adapted with Bradford from D50 to that white.
+    the adaptation, and the device white is ``inverse(chad) @ D50`` (chad maps the adopted white to the PCS
+    white by definition; ``wtpt`` is ignored then, because some v4 profiles, Apple's Display P3 and
+    libavif's sRGB among them, store the D65 media white there instead of D50).  Without ``chad`` (ICC v2)
+    the ``wtpt`` is the device white, unless it is D50 itself, in which case D65 is assumed (every space we
+    name is D65); the colorants are then un-adapted with Bradford from D50 to that white.
     """
     cols = np.array([red_xyz, green_xyz, blue_xyz], dtype=np.float64).T
     pcs = np.array(PCS_D50_XYZ, dtype=np.float64)
     if chad is not None:
         inv = np.linalg.inv(np.asarray(chad, dtype=np.float64))
-        white = inv @ (pcs if white_xyz is None else np.asarray(white_xyz, dtype=np.float64))
+        white = inv @ pcs
         native = inv @ cols
     else:
         w = None if white_xyz is None else np.asarray(white_xyz, dtype=np.float64)

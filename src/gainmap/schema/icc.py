@@ -114,7 +114,7 @@ class IccChunk:
 
 def parse_icc_chunk(payload: bytes) -> IccChunk:
     """One ICC_PROFILE APP2 payload; SchemaError when it is not one."""
-    if not bytes(payload[:len(ICC_IDENT)]) == ICC_IDENT:
+    if bytes(payload[:len(ICC_IDENT)]) != ICC_IDENT:
         raise SchemaError("payload does not start with 'ICC_PROFILE\\0'", 0)
     if len(payload) < len(ICC_IDENT) + 2:
         raise SchemaError("ICC_PROFILE payload too short for its sequence fields", len(ICC_IDENT))

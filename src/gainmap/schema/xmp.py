@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -40,7 +40,7 @@ from gainmap.schema.xmp_props import (
 )
 
 __all__ = [
-    "EXT_XMP_IDENT", "MAX_APP1_PACKET", "MAX_DEPTH", "MAX_EXT_CHUNK", "MAX_PACKET_BYTES", "XMP_IDENT",
+    "EXT_XMP_IDENT", "MAX_APP1_PACKET", "MAX_DEPTH", "MAX_DESCRIPTIONS", "MAX_ITEMS", "MAX_EXT_CHUNK", "MAX_PACKET_BYTES", "XMP_IDENT",
     "AppleXmp", "ContainerItem", "ExtendedChunk", "ExtendedXmpChunk", "HdrgmValue", "NsDecl", "XmpApp1",
     "XmpPacket", "assemble_extended", "build_extended_chunk", "build_gainmap_xmp", "build_primary_xmp",
     "ensure_primary_version", "new_packet", "parse_extended_chunk", "parse_xmp", "parse_xmp_packet",
@@ -57,6 +57,12 @@ MAX_EXT_CHUNK = 65533 - len(EXT_XMP_IDENT) - 32 - 8
 MAX_PACKET_BYTES = 16 * 1024 * 1024
 #: Element nesting deeper than this is refused (problem ``xmp.depth``).
 MAX_DEPTH = 64
+#: Only the first this many rdf:Description elements are interpreted (problem ``xmp.descriptions-limit``).
+MAX_DESCRIPTIONS = 256
+#: Only the first this many GContainer Directory items are read (problem ``xmp.container.items-limit``).
+MAX_ITEMS = 1024
+#: Only the first this many hdrgm/Apple/xmpNote properties of a Description are read.
+MAX_PROPERTIES = 1024
 #: Toolkit name written in ``x:xmptk``.
 XMP_TOOLKIT = "gainmap"
 
@@ -216,7 +222,7 @@ _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=False,
                        dtd_validation=False, remove_blank_text=False)
 _FEED = 64 * 1024
 _SEARCH_WINDOW = 64 * 1024
-_SEARCH_BUDGET = 4096
+_SEARCH_BUDGET = 1024
 _DTD_RE = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _TRAILING = b"\x00 \t\r\n"
 
@@ -295,8 +301,11 @@ class _Tree:
 def _parse_tree(packet: bytes, base: int) -> _Tree:
     """Parse under the limits; ``root`` is None when the packet was refused or is not well-formed."""
     problems: list[Problem] = []
-    text = packet.rstrip(_TRAILING)
+    wide = packet[:2] in (b"\xff\xfe", b"\xfe\xff")
+    text = packet.rstrip(b" \t\r\n" if wide else _TRAILING)
     source = _Source(text, base)
+    if wide:
+        problems.append(Problem("xmp.encoding", base, 2, "XMP in JPEG must be UTF-8; this packet is UTF-16"))
     decls: dict[etree._Element, list[tuple[str | None, str]]] = {}
     if not text.strip():
         problems.append(Problem("xmp.empty", base, len(packet), "the XMP packet is empty"))
@@ -306,7 +315,7 @@ def _parse_tree(packet: bytes, base: int) -> _Tree:
                                 f"XMP packet of {len(text)} bytes exceeds the {MAX_PACKET_BYTES}-byte limit; "
                                 "not parsed"))
         return _Tree(None, decls, problems, source)
-    m = _DTD_RE.search(text)
+    m = _DTD_RE.search(text.decode("utf-16", "replace").encode() if wide else text)
     if m:
         problems.append(Problem("xmp.doctype", base + m.start(), len(m.group()),
                                 "XMP packet contains a DOCTYPE/ENTITY declaration; refused (XMP forbids DTDs)"))
@@ -336,9 +345,11 @@ def _parse_tree(packet: bytes, base: int) -> _Tree:
         line, column = exc.position if exc.position else (0, 0)
         offset = min(len(text), source.line_start(line) + max(0, (column or 1) - 1))
         msg = str(exc.msg if getattr(exc, "msg", None) else exc)
-        code = "xmp.depth" if "depth" in msg.lower() else "xmp.malformed"
-        problems.append(Problem(code, base + offset, 0,
-                                f"XMP is not well-formed at line {line}, column {column}: {msg}"))
+        if "depth" in msg.lower():
+            problems.append(Problem("xmp.depth", base + offset, 0, f"XMP elements nest too deep; refused ({msg})"))
+        else:
+            problems.append(Problem("xmp.malformed", base + offset, 0,
+                                    f"XMP is not well-formed at line {line}, column {column}: {msg}"))
         return _Tree(None, {}, problems, source)
     except (etree.LxmlError, ValueError) as exc:  # pragma: no cover - defensive
         problems.append(Problem("xmp.malformed", base, 0, f"XMP could not be parsed: {exc}"))
@@ -440,6 +451,7 @@ class XmpPacket:
         return {name: v.value for name, v in self.hdrgm.items() if v.value is not None}
 
 
+_READ_NS = frozenset({HDRGM_NS, APDI_NS, HDRGAINMAP_NS, XMPNOTE_NS})
 _KNOWN_NS = frozenset({HDRGM_NS, CONTAINER_NS, ITEM_NS, XMPNOTE_NS, APDI_NS, HDRGAINMAP_NS, RDF_NS, X_NS})
 _REAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INT_RE = re.compile(r"[+-]?\d+")
@@ -488,42 +500,45 @@ class _Found:
     note: str = ""
 
 
-def _properties(src: _Source, desc: etree._Element, ns: str) -> list[_Found]:
-    """Every property of namespace ``ns`` on ``desc``, attributes first, in document order."""
-    found: list[_Found] = []
+def _properties(src: _Source, desc: etree._Element, namespaces: frozenset[str]) -> dict[str, list[_Found]]:
+    """Every property of the given namespaces on ``desc`` (one pass), attributes first, in document order."""
+    found: dict[str, list[_Found]] = {}
     desc_offset: int | None = None
-    candidates = [p for p, u in desc.nsmap.items() if u == ns and p]
-    if "hdrgm" in candidates:
-        candidates.remove("hdrgm")
-        candidates.insert(0, "hdrgm")
     for qname, value in desc.attrib.items():
-        attr_ns, local = _split(qname)
-        if attr_ns != ns:
+        ns, local = _split(qname)
+        if ns not in namespaces:
             continue
         if desc_offset is None:
             desc_offset = src.element_offset(desc)
+        candidates = sorted((p for p, u in desc.nsmap.items() if u == ns and p), key=lambda p: p != "hdrgm")
         prefix, offset = src.attribute(desc, desc_offset, candidates, local)
-        found.append(_Found(local, "attribute", value, prefix, offset))
-    for child in _elements(desc):
-        child_ns, local = _split(child.tag)
-        if child_ns != ns:
+        found.setdefault(ns, []).append(_Found(local, "attribute", value, prefix, offset))  # type: ignore[arg-type]
+    count = sum(len(v) for v in found.values())
+    for child in desc:
+        ns, local = _split(child.tag)
+        if ns not in namespaces:
             continue
+        count += 1
+        if count > MAX_PROPERTIES:
+            found.setdefault("", []).append(_Found(local, "other", "", child.prefix or "", src.element_offset(child)))
+            break
         offset = src.element_offset(child)
         prefix = child.prefix or ""
         text = _simple_text(child)
+        out = found.setdefault(ns, [])  # type: ignore[arg-type]
         if text is not None:
-            found.append(_Found(local, "element", text, prefix, offset))
+            out.append(_Found(local, "element", text, prefix, offset))
             continue
         kids = _elements(child)
         if len(kids) == 1 and kids[0].tag == _SEQ:
             items = _elements(kids[0])
             if all(li.tag == _LI and _simple_text(li) is not None for li in items):
-                found.append(_Found(local, "seq", [li.text or "" for li in items], prefix, offset))
+                out.append(_Found(local, "seq", [li.text or "" for li in items], prefix, offset))
                 continue
-            found.append(_Found(local, "other", [], prefix, offset, "rdf:Seq items are not simple text rdf:li"))
+            out.append(_Found(local, "other", [], prefix, offset, "rdf:Seq items are not simple text rdf:li"))
             continue
         kind = _split(kids[0].tag)[1] if kids else "rdf:resource"
-        found.append(_Found(local, "other", "", prefix, offset, f"unexpected structure ({kind})"))
+        out.append(_Found(local, "other", "", prefix, offset, f"unexpected structure ({kind})"))
     return found
 
 
@@ -601,9 +616,18 @@ def _interpret(tree: _Tree, pkt: XmpPacket) -> None:
     pkt.namespaces.sort(key=lambda d: (order[d.element], d.description_index or 0))
 
     apple_raw: dict[str, str] = {}
+    apple_offset = src.base
     apple_index: int | None = None
-    for i, desc in enumerate(descs):
-        for f in _properties(src, desc, HDRGM_NS):
+    if len(descs) > MAX_DESCRIPTIONS:
+        problems.append(Problem("xmp.descriptions-limit", src.element_offset(descs[MAX_DESCRIPTIONS]), 0,
+                                f"{len(descs)} rdf:Description elements; only the first {MAX_DESCRIPTIONS} are read"))
+    for i, desc in enumerate(descs[:MAX_DESCRIPTIONS]):
+        props = _properties(src, desc, _READ_NS)
+        if "" in props:
+            problems.append(Problem("xmp.properties-limit", props[""][0].offset, 0,
+                                    f"Description {i} has more than {MAX_PROPERTIES} hdrgm/Apple/xmpNote properties; "
+                                    "the rest are not read"))
+        for f in props.get(HDRGM_NS, []):
             prop = HDRGM_BY_NAME.get(f.name)
             if prop is None:
                 problems.append(Problem("xmp.hdrgm.unknown", f.offset, 0, f"unknown property hdrgm:{f.name}"))
@@ -619,12 +643,12 @@ def _interpret(tree: _Tree, pkt: XmpPacket) -> None:
                                         f"as {first.form}); the first one is used"))
             else:
                 pkt.hdrgm[f.name] = hv
-        for ns in (APDI_NS, HDRGAINMAP_NS):
-            for f in _properties(src, desc, ns):
-                if isinstance(f.raw, str) and f.name not in apple_raw:
-                    apple_raw[f.name] = f.raw.strip()
-                    apple_index = i if apple_index is None else apple_index
-        for f in _properties(src, desc, XMPNOTE_NS):
+        for f in props.get(APDI_NS, []) + props.get(HDRGAINMAP_NS, []):
+            if isinstance(f.raw, str) and f.name not in apple_raw:
+                apple_raw[f.name] = f.raw.strip()
+                if apple_index is None:
+                    apple_index, apple_offset = i, f.offset
+        for f in props.get(XMPNOTE_NS, []):
             if f.name == "HasExtendedXMP" and isinstance(f.raw, str) and pkt.has_extended_xmp is None:
                 pkt.has_extended_xmp = f.raw.strip()
         for child in _elements(desc):
@@ -637,7 +661,7 @@ def _interpret(tree: _Tree, pkt: XmpPacket) -> None:
             pkt.container_description_index = i
             pkt.container_items = _container_items(src, child, problems)
     if apple_raw:
-        pkt.apple = _apple(apple_raw, apple_index or 0, problems, src.base)
+        pkt.apple = _apple(apple_raw, apple_index or 0, problems, apple_offset)
 
 
 def _item_node(li: etree._Element) -> tuple[etree._Element | None, str]:
@@ -657,13 +681,22 @@ def _item_node(li: etree._Element) -> tuple[etree._Element | None, str]:
 
 
 def _container_items(src: _Source, directory: etree._Element, problems: list[Problem]) -> list[ContainerItem]:
-    seq = next((c for c in _elements(directory) if c.tag == _SEQ), None)
+    kids = _elements(directory)
+    seq = next((c for c in kids if c.tag == _SEQ), None)
     if seq is None:
-        problems.append(Problem("xmp.container.form", src.element_offset(directory), 0,
-                                "Container:Directory has no rdf:Seq"))
-        return []
+        seq = next((c for c in kids if c.tag in (f"{{{RDF_NS}}}Bag", f"{{{RDF_NS}}}Alt")), None)
+        if seq is None:
+            problems.append(Problem("xmp.container.form", src.element_offset(directory), 0,
+                                    "Container:Directory has no rdf:Seq"))
+            return []
+        problems.append(Problem("xmp.container.not-seq", src.element_offset(seq), 0,
+                                f"Container:Directory uses {_qname(seq)}, not rdf:Seq (Skia ignores it)"))
     items: list[ContainerItem] = []
-    for li in _elements(seq):
+    lis = _elements(seq)
+    if len(lis) > MAX_ITEMS:
+        problems.append(Problem("xmp.container.items-limit", src.element_offset(lis[MAX_ITEMS]), 0,
+                                f"{len(lis)} Directory items; only the first {MAX_ITEMS} are read"))
+    for li in lis[:MAX_ITEMS]:
         offset = src.element_offset(li)
         if li.tag != _LI:
             problems.append(Problem("xmp.container.form", offset, 0, f"unexpected {_qname(li)} in the Directory"))
@@ -702,7 +735,7 @@ def _container_items(src: _Source, directory: etree._Element, problems: list[Pro
     return items
 
 
-def _apple(raw: dict[str, str], index: int, problems: list[Problem], base: int) -> AppleXmp:
+def _apple(raw: dict[str, str], index: int, problems: list[Problem], offset: int) -> AppleXmp:
     values: dict[str, object] = {}
     for p in APPLE_PROPS:
         text = raw.get(p.name)
@@ -710,7 +743,7 @@ def _apple(raw: dict[str, str], index: int, problems: list[Problem], base: int) 
         if text is not None:
             value = text if p.kind == "text" else (_int(text) if p.kind == "int" else _real(text))
             if value is None:
-                problems.append(Problem("xmp.apple.value", base, 0, f'{p.name}="{text}" is not a valid {p.kind}'))
+                problems.append(Problem("xmp.apple.value", offset, 0, f'{p.name}="{text}" is not a valid {p.kind}'))
         values[p.name] = value
     return AppleXmp(values["AuxiliaryImageType"], values["StoredFormat"], values["NativeFormat"],  # type: ignore[arg-type]
                     values["HDRGainMapVersion"], values["HDRGainMapHeadroom"], index, raw)  # type: ignore[arg-type]
@@ -891,9 +924,9 @@ def _remove(el: etree._Element) -> None:
     prev = el.getprevious()
     if el.getnext() is None or tail.strip():
         if prev is not None:
-            prev.tail = tail if not (prev.tail or "").strip() else (prev.tail or "") + tail
+            prev.tail = (tail if not (prev.tail or "").strip() else (prev.tail or "") + tail) or None
         else:
-            parent.text = tail if not (parent.text or "").strip() else (parent.text or "") + tail
+            parent.text = (tail if not (parent.text or "").strip() else (parent.text or "") + tail) or None
     parent.remove(el)
 
 
@@ -905,9 +938,10 @@ _MARK_NS = "urn:gainmap:edit:"
 
 
 def _rewrite_first_description(doc: _Doc, decls: list[tuple[str, str]], attrs: list[tuple[str, str]],
-                               children: list[str]) -> bytes:
+                               children: Callable[[str, str], list[str]] | None = None) -> bytes:
     """Serialize with extra namespace declarations and attributes (written literally, so the prefixes are
-    exactly the ones given) on the first rdf:Description, and literal child elements appended to it.
+    exactly the ones given) on the first rdf:Description, and literal child elements appended to it
+    (``children(indent, step)`` gives their text for the indentation found there).
 
     A unique marker attribute (and child) is set with lxml; its declaration and the marker itself are then
     replaced in the serialized text, where they are known to sit in that start tag.
@@ -915,10 +949,14 @@ def _rewrite_first_description(doc: _Doc, decls: list[tuple[str, str]], attrs: l
     token = uuid.uuid4().hex
     attr_ns, child_ns = f"{_MARK_NS}a{token}", f"{_MARK_NS}c{token}"
     doc.desc.set(f"{{{attr_ns}}}m", token)
-    if children:
+    child_text: list[str] = []
+    if children is not None:
         marker = etree.SubElement(doc.desc, f"{{{child_ns}}}m")
         _place_new(doc.desc, marker)
         child_indent = _indent_of(marker) or ""
+        desc_indent = _indent_of(doc.desc) or ""
+        step = child_indent[len(desc_indent):] if child_indent.startswith(desc_indent) else ""
+        child_text = children(child_indent, step or " ")
     text = _serialize(doc.root)
     decl_re = re.compile(rb'\s+xmlns:([A-Za-z_][\w.-]*)="' + re.escape(attr_ns.encode()) + rb'"')
     m = decl_re.search(text)
@@ -933,12 +971,12 @@ def _rewrite_first_description(doc: _Doc, decls: list[tuple[str, str]], attrs: l
         raise SchemaError("internal: edit marker attribute not found")
     new_attrs = "".join(f' {q}="{_esc(v)}"' for q, v in attrs).encode()
     text = text[:m.start()] + new_attrs + text[m.end():]
-    if children:
+    if children is not None:
         child_re = re.compile(rb"<([A-Za-z_][\w.-]*):m xmlns:\1=\"" + re.escape(child_ns.encode()) + rb'"/>')
         m = child_re.search(text)
         if not m:  # pragma: no cover
             raise SchemaError("internal: edit marker element not found")
-        joined = ("\n" + child_indent).join(children).encode()
+        joined = ("\n" + child_indent).join(child_text).encode()
         text = text[:m.start()] + joined + text[m.end():]
     return text
 
@@ -963,7 +1001,7 @@ def _declare(doc: _Doc, wanted: list[tuple[str, str]], *, exact_prefix: bool) ->
         add.append((prefix, uri))
     if not add:
         return doc
-    return _load(_rewrite_first_description(doc, add, [], []), create=False)
+    return _load(_rewrite_first_description(doc, add, []), create=False)
 
 
 def _verify(out: bytes, check: Iterable[tuple[str, object]]) -> bytes:
@@ -1046,17 +1084,12 @@ def _write_hdrgm(doc: _Doc, values: list[tuple[HdrgmProp, object]]) -> bytes:
         raise SchemaError(f"prefix 'hdrgm' is bound to {own['hdrgm']!r} on the first rdf:Description")
     attrs = [(f"hdrgm:{p.name}", format_value(p, v)) for p, v in values if not isinstance(v, tuple)]
     seqs = [(p, v) for p, v in values if isinstance(v, tuple)]
-    children: list[str] = []
-    if seqs:
-        probe = etree.SubElement(doc.desc, "probe")
-        _place_new(doc.desc, probe)
-        indent = _indent_of(probe) or ""
-        desc_indent = _indent_of(doc.desc) or ""
-        _remove(probe)
-        step = indent[len(desc_indent):] if indent.startswith(desc_indent) and indent != desc_indent else " "
-        rdf_prefix = doc.desc.prefix or "rdf"
-        children = [_seq_text(p, v, rdf_prefix, indent, step) for p, v in seqs]  # type: ignore[arg-type]
-    out = _rewrite_first_description(doc, decls, attrs, children)
+    rdf_prefix = doc.desc.prefix or "rdf"
+
+    def children(indent: str, step: str) -> list[str]:
+        return [_seq_text(p, v, rdf_prefix, indent, step) for p, v in seqs]  # type: ignore[arg-type]
+
+    out = _rewrite_first_description(doc, decls, attrs, children if seqs else None)
     return _verify(out, [(p.name, v) for p, v in values])
 
 
@@ -1081,13 +1114,22 @@ def _item_get(node: etree._Element, local: str) -> str | None:
 
 
 def _item_set(node: etree._Element, local: str, value: str) -> None:
+    """Set an Item property where it lives; a new one follows the item's form (an rdf:parseType="Resource"
+    node or one with property elements takes an element, since RDF forbids property attributes there)."""
+    tag = f"{{{ITEM_NS}}}{local}"
     for k in _elements(node):
-        if k.tag == f"{{{ITEM_NS}}}{local}":
+        if k.tag == tag:
             for sub in list(k):
                 k.remove(sub)
             k.text = value
             return
-    node.set(f"{{{ITEM_NS}}}{local}", value)
+    if node.get(tag) is None and (node.get(_PARSE_TYPE) == "Resource"
+                                  or any(_split(k.tag)[0] == ITEM_NS for k in _elements(node))):
+        child = etree.SubElement(node, tag)
+        child.text = value
+        _place_new(node, child)
+        return
+    node.set(tag, value)
 
 
 def _new_item(seq: etree._Element, index: int, semantic: str) -> etree._Element:
@@ -1123,12 +1165,12 @@ def set_container_directory(packet: bytes, gainmap_length: int) -> bytes:
     else:
         directory = etree.SubElement(doc.desc, dir_tag)
         _place_new(doc.desc, directory)
-    seq = next((c for c in _elements(directory) if c.tag == _SEQ), None)
+    containers = [c for c in _elements(directory) if c.tag in (_SEQ, f"{{{RDF_NS}}}Bag", f"{{{RDF_NS}}}Alt")]
+    seq = next((c for c in containers if c.tag == _SEQ), containers[0] if containers else None)
     if seq is None:
-        for c in _elements(directory):
-            _remove(c)
         seq = etree.SubElement(directory, _SEQ)
         _place_new(directory, seq)
+    seq.tag = _SEQ  # an rdf:Bag/Alt keeps its items but becomes the rdf:Seq readers expect
     lis = _elements(seq)
     nodes = [(li, _item_node(li)[0]) for li in lis]
     primary = next(((li, n) for li, n in nodes if n is not None and _item_get(n, "Semantic") == "Primary"), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,9 @@ def export_onnx(model: GMNet, path: str | Path, *, metadata: dict | None = None)
     sdr = torch.rand(1, 3, 64, 96)
     thumb = torch.rand(1, 3, THUMB, THUMB)
     buf = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Constant folding", category=UserWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         torch.onnx.export(
             model, (sdr, thumb), buf, dynamo=False, opset_version=OPSET, input_names=list(INPUTS),
             output_names=list(OUTPUTS), dynamic_axes={"sdr": {2: "height", 3: "width"},
