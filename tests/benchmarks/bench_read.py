@@ -23,10 +23,9 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 
 def make_12mp() -> bytes:
-    from make_fixtures import DEFAULT_MD
-
     from gainmap.assemble import assemble
     from gainmap.schema import icc
+    from make_fixtures import DEFAULT_MD
 
     rng = np.random.default_rng(0)
     w, h = 4032, 3024

@@ -1,4 +1,4 @@
-"""The check catalogue (``specs/checks.toml``) and the viewer model (``specs/viewers.toml``), loaded and validated.
+"""The check catalogue (specs/checks.toml) and the viewer model (specs/viewers.toml), loaded and validated.
 
 Both files are data: ids, titles, severities, fixes and repair names live in ``checks.toml``; what each viewer
 needs lives in ``viewers.toml``.  This module reads them, checks that they are well-formed and consistent with
@@ -26,15 +26,18 @@ SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 VIEWERS: tuple[str, ...] = ("chrome", "android", "apple", "libultrahdr", "libavif", "adobe")
 EVIDENCE: tuple[str, ...] = ("code", "reported", "spec")
 ORIGINS: tuple[str, ...] = ("reader", "check", "presence", "internal")
-#: The six presence checks, in display order; the JSON ``checks`` keys.  Their catalogue ids are ``six.<name>``.
+#: The six presence checks, in display order (the JSON ``checks`` keys); catalogue ids are ``six.<name>``.
 SIX: tuple[str, ...] = ("mpf", "container_xmp", "hdrgm", "iso_primary", "iso_gainmap", "icc")
 INTERNAL_FAILURE = "internal.check-failed"
 SCHEMA_VERSION = 1
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+_ID = r"[a-z][a-z0-9]*\.[a-z0-9]+(?:[-_][a-z0-9]+)*"
+_ID_RE = re.compile(rf"^{_ID}$")
+_TERM_RE = re.compile(rf"^(?:!{_ID}|{_ID}(?:\|{_ID})*)$")  # id, !id, or a|b|...
+_CODE_RE = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$")
 _REPAIR_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _CHECK_KEYS = {"id", "title", "severity", "breaks", "explanation", "fix", "repair", "evidence", "source"}
-_CHECK_OPTIONAL = {"origin"}
+_CHECK_OPTIONAL = {"origin", "aliases"}
 _VIEWER_KEYS = {"label", "name", "covers", "evidence", "note", "sources", "requires", "blocked_by", "route"}
 _ROUTE_KEYS = {"name", "when", "unless"}
 _ROUTE_OPTIONAL = {"final", "note"}
@@ -58,6 +61,8 @@ class CheckSpec:
     evidence: str
     source: str
     origin: str = "check"
+    #: Reader problem codes reported under this id.
+    aliases: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -98,12 +103,18 @@ class Catalogue:
     families: dict[str, str]
     checks: dict[str, CheckSpec]
     viewers: dict[str, ViewerSpec]
+    #: Reader problem code -> the catalogue id it is reported under.
+    aliases: dict[str, str]
 
     def __getitem__(self, check_id: str) -> CheckSpec:
         return self.checks[check_id]
 
     def __contains__(self, check_id: object) -> bool:
         return check_id in self.checks
+
+    def resolve(self, code: str) -> str | None:
+        """The catalogue id for a check id or a reader problem code (an alias); None if unknown."""
+        return code if code in self.checks else self.aliases.get(code)
 
     def severity(self, check_id: str) -> str:
         return self.checks[check_id].severity
@@ -217,21 +228,43 @@ def _load_checks(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, CheckSp
         _need(evidence in EVIDENCE, where, f"evidence {evidence!r} is not one of {EVIDENCE}")
         origin = _str(entry, "origin", where) if "origin" in entry else "check"
         _need(origin in ORIGINS, where, f"origin {origin!r} is not one of {ORIGINS}")
+        aliases = _str_list(entry, "aliases", where) if "aliases" in entry else ()
+        for alias in aliases:
+            _need(_CODE_RE.match(alias) is not None, where,
+                  f"alias {alias!r} is not a dotted lower-case code")
         checks[cid] = CheckSpec(
             id=cid, title=_str(entry, "title", where), severity=severity, breaks=breaks,
             explanation=_str(entry, "explanation", where), fix=_str(entry, "fix", where), repair=repair,
-            evidence=evidence, source=_str(entry, "source", where), origin=origin)
+            evidence=evidence, source=_str(entry, "source", where), origin=origin, aliases=aliases)
+    names = [cid for cid in checks] + [a for spec in checks.values() for a in spec.aliases]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    _need(not clashes, what, f"aliases must be unique and differ from every id: {clashes}")
     six_ids = {f"six.{name}" for name in SIX}
     present = {cid for cid, spec in checks.items() if spec.family == "six"}
-    _need(present == six_ids, what, f"the six family must hold exactly {sorted(six_ids)}, has {sorted(present)}")
+    _need(present == six_ids, what,
+          f"the six family must hold exactly {sorted(six_ids)}, has {sorted(present)}")
     wrong = [cid for cid in six_ids if checks[cid].origin != "presence"]
     _need(not wrong, what, f"{sorted(wrong)} must have origin = \"presence\"")
     _need(INTERNAL_FAILURE in checks, what, f"{INTERNAL_FAILURE!r} must be in the catalogue")
     return dict(families), checks
 
 
-def _term_id(term: str) -> str:
-    return term[1:] if term.startswith("!") else term
+def term_ids(term: str) -> list[str]:
+    """The catalogue ids a viewer-rule term mentions: ``"!x"`` -> [x], ``"a|b"`` -> [a, b]."""
+    return term.lstrip("!").split("|")
+
+
+def _terms(table: dict[str, Any], key: str, where: str, *, plain: bool,
+           used: list[tuple[str, str]]) -> tuple[str, ...]:
+    """A list of rule terms; ``plain`` lists (blocked_by, unless) take bare ids only.  Each term is recorded
+    in ``used`` with its context, to be checked against the catalogue once all are read."""
+    values = _str_list(table, key, where)
+    for t in values:
+        ok = _ID_RE.match(t) if plain else _TERM_RE.match(t)
+        form = "an id" if plain else "'id', '!id' or 'a|b'"
+        _need(ok is not None, where, f"bad term {t!r} in '{key}': use {form}")
+        used.append((t, f"{where} {key}"))
+    return values
 
 
 def _load_viewers(doc: dict[str, Any], checks: dict[str, CheckSpec]) -> dict[str, ViewerSpec]:
@@ -252,17 +285,8 @@ def _load_viewers(doc: dict[str, Any], checks: dict[str, CheckSpec]) -> dict[str
         _need(evidence == "code" or bool(note.strip()), where,
               "a viewer whose behaviour is not read in code needs a note saying so")
         used: list[tuple[str, str]] = []  # (term, context): checked against the catalogue below
-
-        def terms(tbl: dict[str, Any], k: str, ctx: str, *, negation: bool,
-                  _used: list[tuple[str, str]] = used) -> tuple[str, ...]:
-            values = _str_list(tbl, k, ctx)
-            for t in values:
-                _need(negation or not t.startswith("!"), ctx, f"'{k}' takes plain ids, not {t!r}")
-                _used.append((t, f"{ctx} {k}"))
-            return values
-
-        requires = terms(entry, "requires", where, negation=True)
-        blocked_by = terms(entry, "blocked_by", where, negation=False)
+        requires = _terms(entry, "requires", where, plain=False, used=used)
+        blocked_by = _terms(entry, "blocked_by", where, plain=True, used=used)
         raw_routes = entry.get("route")
         _need(isinstance(raw_routes, list) and raw_routes, where, "needs at least one [[viewer.X.route]]")
         routes = []
@@ -272,20 +296,20 @@ def _load_viewers(doc: dict[str, Any], checks: dict[str, CheckSpec]) -> dict[str
             _keys(r, _ROUTE_KEYS, _ROUTE_OPTIONAL, rwhere)
             final = r.get("final", False)
             _need(isinstance(final, bool), rwhere, "'final' must be true or false")
-            when = terms(r, "when", rwhere, negation=True)
+            when = _terms(r, "when", rwhere, plain=False, used=used)
             _need(bool(when), rwhere, "'when' needs at least one term")
             routes.append(Route(name=_str(r, "name", rwhere), when=when,
-                                unless=terms(r, "unless", rwhere, negation=False), final=final,
+                                unless=_terms(r, "unless", rwhere, plain=True, used=used), final=final,
                                 note=_str(r, "note", rwhere, empty=True) if "note" in r else ""))
         names = [r.name for r in routes]
         _need(len(set(names)) == len(names), where, f"route names must be unique: {names}")
         for term, ctx in used:
-            cid = _term_id(term)
-            _need(cid in checks, ctx, f"{cid!r} is not a catalogue id")
-            # Everything that can cost this viewer HDR must say so in the catalogue's `breaks`.
-            against = term.startswith("!") or cid.startswith("six.") or not ctx.endswith(("when", "requires"))
-            if against:
-                _need(key in checks[cid].breaks, ctx,
+            for cid in term_ids(term):
+                _need(cid in checks, ctx, f"{cid!r} is not a catalogue id")
+                # Everything that can cost this viewer HDR must say so in the catalogue's `breaks`.
+                against = (term.startswith("!") or cid.startswith("six.")
+                           or not ctx.endswith(("when", "requires")))
+                _need(not against or key in checks[cid].breaks, ctx,
                       f"{cid!r} decides {key}'s verdict but its `breaks` in checks.toml omits {key!r}")
         viewers[key] = ViewerSpec(
             key=key, label=_str(entry, "label", where), name=_str(entry, "name", where),
@@ -306,7 +330,8 @@ def load_catalogue(checks_text: str | None = None, viewers_text: str | None = No
     families, checks = _load_checks(checks_doc)
     viewers = _load_viewers(viewers_doc, checks)
     viewers = {k: viewers[k] for k in VIEWERS}
-    return Catalogue(families=families, checks=checks, viewers=viewers)
+    aliases = {alias: spec.id for spec in checks.values() for alias in spec.aliases}
+    return Catalogue(families=families, checks=checks, viewers=viewers, aliases=aliases)
 
 
 def load_catalogue_files(checks_path: str | Path, viewers_path: str | Path) -> Catalogue:

@@ -165,8 +165,11 @@ def resize_float(img: np.ndarray, height: int, width: int) -> np.ndarray:
 def make_prediction(gain: np.ndarray, qmax: float, max_headroom: float | None, *, source: str) -> Prediction:
     """Quantise a log2-gain field in stops (>= 0) with a declared max ``qmax`` into map bytes and metadata.
 
-    The map stores ``gain / qmax`` (min 0, gamma 1, offsets 1/64, SDR base).  ``max_headroom`` scales the whole
-    field down so its maximum is at most that many stops (a compression, not a clip).
+    The map stores ``gain / max(qmax, MIN_HEADROOM)`` (min 0, gamma 1, offsets 1/64, SDR base, one channel);
+    GainMapMax = alternate headroom = that divisor.  ``max_headroom`` scales the whole field down so its maximum
+    is at most that many stops (a compression: same bytes, lower GainMapMax, not a clip).  An all-zero field
+    still declares ``MIN_HEADROOM`` so base and alternate headroom differ; callers may write a plain SDR file
+    when ``prediction.gainmap.max() == 0``.
     """
     qmax = float(qmax) if math.isfinite(qmax) and qmax > 0 else 0.0
     declared = max(qmax, MIN_HEADROOM)

@@ -5,6 +5,10 @@ Pipeline: the SDR is reduced to a working size (long side 512, even dimensions) 
 ``ngm`` at working size and ``q``; the gain in stops is ``clip(q, 0, 1) * clip(ngm, 0, 1) * log2 P`` (``log2 P``
 read from the model's own metadata), resampled to ``ceil(H / gainmap_scale) x ceil(W / gainmap_scale)``.
 ``clip(q, 0, 1) * log2 P`` becomes GainMapMax and the alternate headroom, capped by ``max_headroom``.
+
+The network was trained on sRGB-encoded pixels; ``colour_space`` is validated but the pixel values are fed as
+they are (a Display P3 primary is read as if sRGB, which shifts saturated colours only slightly in luminance).
+The onnxruntime session is created once per model file and shared (thread-safe creation; 2 intra-op threads).
 """
 
 from __future__ import annotations

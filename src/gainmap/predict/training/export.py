@@ -69,3 +69,26 @@ def parity(model: GMNet, path: str | Path, *, sizes: tuple[tuple[int, int], ...]
             raise AssertionError(f"shape mismatch {ngm_o.shape} vs {tuple(ngm_t.shape)}")
         worst = max(worst, float(np.abs(ngm_o - ngm_t.numpy()).max()), float(np.abs(q_o - q_t.numpy()).max()))
     return worst
+
+
+def export_checkpoint(ckpt: str | Path, out: str | Path) -> tuple[Path, float]:
+    """Export a training checkpoint (``ckpt.pt``) to ONNX; returns the path and the parity max abs diff."""
+    from gainmap.predict.training.data import LOG2_P, OFFSET
+    from gainmap.predict.training.model import GMNetConfig
+
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    cfg = state["model_config"]
+    cfg["n_local_res"] = tuple(cfg["n_local_res"])
+    model = GMNet(GMNetConfig(**cfg))
+    model.load_state_dict(state["model"])
+    meta = {"config": state["train_config"]["model"], "model_config": cfg, "log2_p": LOG2_P, "offset": OFFSET,
+            "thumb": THUMB, "seed": state.get("seed"), "steps": state["step"], "train_config": state["train_config"]}
+    path = export_onnx(model, out, metadata=meta)
+    return path, parity(model, path)
+
+
+if __name__ == "__main__":
+    import sys
+
+    p, d = export_checkpoint(sys.argv[1], sys.argv[2])
+    print(f"{p}: onnxruntime vs torch max abs diff {d:.3g}")
