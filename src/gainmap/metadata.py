@@ -119,6 +119,25 @@ class GainMapMetadata:
                            alternate_offset=self.alternate_offset[:1])
         return self
 
+    def collapse_channels(self) -> GainMapMetadata:
+        """A single-channel approximation for readers that take only one channel (hdrgm attribute form).
+
+        Rule: the widest gain range (min of the minima, max of the maxima) so no channel's extremes are lost,
+        and the mean gamma and offsets.  Exact when the channels agree; otherwise per-channel values belong in
+        ISO 21496-1, and the XMP copy is an approximation (the sync check knows this rule).
+        """
+        if self.channel_count == 1:
+            return self
+        if not self.is_multichannel:
+            return self.single_channel()
+
+        def mean(values: tuple[float, ...]) -> tuple[float]:
+            return (sum(values) / len(values),)
+
+        return replace(self, gain_map_min=(min(self.gain_map_min),), gain_map_max=(max(self.gain_map_max),),
+                       gamma=mean(self.gamma), base_offset=mean(self.base_offset),
+                       alternate_offset=mean(self.alternate_offset))
+
     def is_finite(self) -> bool:
         values = (*self.gain_map_min, *self.gain_map_max, *self.gamma, *self.base_offset,
                   *self.alternate_offset, self.base_hdr_headroom, self.alternate_hdr_headroom)
