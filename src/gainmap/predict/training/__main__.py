@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from gainmap.predict.training import data as D
@@ -16,8 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True, help="output folder: log, checkpoints, gmnet.onnx")
     p.add_argument("--data", type=Path, default=Path("data"), help="packed training data folder (built if absent)")
     p.add_argument("--shared", type=Path, default=Path("..") / "shared", help="shared/ with hdr/ and corpus/")
-    p.add_argument("--steps", type=int, help="override the preset's step count")
-    p.add_argument("--time-budget-min", type=float, help="override the preset's wall-time budget")
+    p.add_argument("--steps", type=int, help="override the preset's step count (alone: exactly this many steps)")
+    p.add_argument("--time-budget-min", type=float, help="override the preset's wall-time budget (0: none)")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
     p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
     p.add_argument("--pack-only", action="store_true", help="build the data pack and stop")
@@ -41,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from gainmap.predict.training.train import preset, train
 
-    budget = None if args.time_budget_min is None else args.time_budget_min * 60
-    cfg = preset(args.config, steps=args.steps, time_budget_s=budget, threads=args.threads)
+    cfg = preset(args.config, steps=args.steps, threads=args.threads)
+    if args.time_budget_min is not None:
+        cfg = replace(cfg, time_budget_s=args.time_budget_min * 60 if args.time_budget_min > 0 else None)
+    elif args.steps is not None:  # an explicit step count reproduces a run exactly: no wall-time budget
+        cfg = replace(cfg, time_budget_s=None)
     summary = train(cfg, args.out, pack=D.Pack.load(pack_path), seed=args.seed, resume=args.resume, log=log)
     log(f"done: {summary['steps']} steps in {summary['train_wall_s']} s, final {summary['final']}")
     return 0

@@ -35,7 +35,9 @@ class TrainConfig:
     val_views: int = 24
     val_every: int = 250
     ckpt_every_s: float = 300.0
-    time_budget_s: float | None = None  #: cap on wall time; the cosine length is set from the measured step time
+    #: wall-time budget: when set, the cosine decay follows elapsed time (so the run adapts to a shared, busy
+    #: CPU) and training stops at the budget or at ``steps``, whichever comes first; None = exactly ``steps``
+    time_budget_s: float | None = None
     threads: int = 2
 
 
@@ -51,10 +53,12 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
-def _lr(step: int, total: int, cfg: TrainConfig) -> float:
+def _lr(step: int, total: int, cfg: TrainConfig, progress: float | None = None) -> float:
+    """Linear warm-up, then cosine decay over steps, or over ``progress`` (fraction of the time budget)."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, total - cfg.warmup))
+    t = progress if progress is not None else (step - cfg.warmup) / max(1, total - cfg.warmup)
+    t = min(1.0, max(0.0, t))
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 
@@ -112,7 +116,12 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
     t_start = time.time() - elapsed_before
     last_ckpt = time.time()
     running: list[float] = []
-    budget_fixed = cfg.time_budget_s is None or resume
+    budget = cfg.time_budget_s
+
+    def progress() -> float | None:
+        if budget is None:
+            return None
+        return (time.time() - t_start - warm_s) / max(1.0, budget - warm_s) if step >= cfg.warmup else 0.0
 
     def save() -> None:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "total": total,
@@ -120,9 +129,11 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
                     "model_config": CONFIGS[cfg.model].to_dict(), "seed": seed}, ckpt_path)
 
     model.train()
-    while step < total:
+    warm_s = 0.0
+    while step < total and (budget is None or time.time() - t_start < budget):
+        lr = _lr(step, total, cfg, progress())
         for g in opt.param_groups:
-            g["lr"] = _lr(step, total, cfg)
+            g["lr"] = lr
         b = _tensors(pool.batch(cfg.batch, cfg.crop), device)
         ngm, q = model(b["sdr"], b["thumb"])
         loss, parts = gmnet_loss(ngm, q, b["ngm"], b["qgm"])
@@ -132,14 +143,12 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         step += 1
+        if step == cfg.warmup:
+            warm_s = time.time() - t_start
         running.append(parts["loss"])
-        if not budget_fixed and step == 30:
-            per_step = (time.time() - t_start) / step
-            total = max(step + 1, min(cfg.steps, int(cfg.time_budget_s / per_step)))
-            budget_fixed = True
-            log(f"{per_step:.2f} s/step: training {total} steps to fit {cfg.time_budget_s:.0f} s")
-        if step % cfg.val_every == 0 or step == total:
-            rec = {"step": step, "lr": _lr(step - 1, total, cfg), "train_loss": float(np.mean(running)),
+        done = step >= total or (budget is not None and time.time() - t_start >= budget)
+        if step % cfg.val_every == 0 or done:
+            rec = {"step": step, "lr": lr, "train_loss": float(np.mean(running)),
                    "elapsed_s": round(time.time() - t_start, 1), **validate(model, val_samples, device)}
             running = []
             metrics_fh.write(json.dumps(rec) + "\n")

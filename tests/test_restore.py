@@ -1,0 +1,103 @@
+"""Restore: predicted or carried-over gain maps around the user's untouched primary."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import CORPUS, FIXTURES, corpus_manifest, needs_corpus
+from gainmap.cli import main
+from gainmap.container import read
+from gainmap.errors import GainMapError
+from gainmap.repair import primary_fingerprint
+from gainmap.restore import restore
+from gainmap.validate import check_bytes
+
+imagecodecs = pytest.importorskip("imagecodecs")
+UHDR = FIXTURES / "valid" / "ultrahdr.jpg"
+
+
+def _stripped(path) -> bytes:
+    """What an editor leaves: the primary alone, re-saved by Pillow (no MPF, no XMP, no gain map)."""
+    with Image.open(path) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=90)
+        return buf.getvalue()
+
+
+def _assert_restored(src: bytes, out: bytes) -> None:
+    report = check_bytes(out)
+    assert not report.has_errors, [(f.id, f.message) for f in report.findings if f.severity == "error"]
+    assert primary_fingerprint(read(out).primary) == primary_fingerprint(read(src).primary)
+    if read(out).primary.components == 1:
+        # libultrahdr accepts only YCbCr bases (4:4:4, 4:2:2, 4:2:0): a grayscale primary cannot be its base
+        # without re-encoding the primary, which restore never does.  Other viewers still get HDR.
+        assert all(v.hdr for k, v in report.viewers.items() if k in ("chrome", "apple", "libavif"))
+        return
+    assert all(v.hdr for k, v in report.viewers.items() if k in ("chrome", "apple", "libultrahdr", "libavif"))
+    imagecodecs.ultrahdr_decode(out, dtype="float16")
+
+
+@pytest.mark.parametrize("predictor", ["heuristic", "gmnet"])
+def test_restore_on_a_flat_jpeg(predictor):
+    src = _stripped(UHDR)
+    gmf = restore(src, predictor=predictor)
+    out = gmf.to_bytes()
+    _assert_restored(src, out)
+    gm = read(out).gainmap
+    assert (gm.width, gm.height) == (64, 48)  # quarter size of 256x192
+
+
+def test_existing_gainmap_is_refused_unless_forced():
+    data = UHDR.read_bytes()
+    with pytest.raises(GainMapError, match="already has a gain map"):
+        restore(data, predictor="heuristic")
+    out = restore(data, predictor="heuristic", force=True).to_bytes()
+    _assert_restored(data, out)
+
+
+def test_carry_over_from_the_original_photo():
+    original = UHDR
+    edited = read(original).primary.to_bytes()  # the primary alone, bytes untouched
+    out = restore(edited, original=original.read_bytes()).to_bytes()
+    _assert_restored(edited, out)
+    a = imagecodecs.ultrahdr_decode(original.read_bytes(), dtype="float16")
+    b = imagecodecs.ultrahdr_decode(out, dtype="float16")
+    assert np.array_equal(a, b)
+
+
+def test_carry_over_refuses_a_changed_aspect_ratio():
+    original = UHDR.read_bytes()
+    with Image.open(io.BytesIO(original)) as im:
+        buf = io.BytesIO()
+        im.crop((0, 0, 128, 128)).save(buf, "JPEG")
+    with pytest.raises(GainMapError, match="aspect ratio"):
+        restore(buf.getvalue(), original=original)
+
+
+def test_cli_restore(tmp_path, capsys):
+    src = tmp_path / "flat.jpg"
+    src.write_bytes(_stripped(UHDR))
+    out = tmp_path / "hdr.jpg"
+    assert main(["restore", str(src), "-o", str(out), "--predictor", "heuristic", "--max-headroom", "2"]) == 0
+    assert read(out).metadata().alternate_hdr_headroom <= 2.0 + 1e-6
+    assert main(["restore", str(src), "-o", str(src)]) == 2  # never overwrite the input
+    assert main(["restore", str(out), "-o", str(tmp_path / "again.jpg")]) == 1  # already has one
+
+
+@needs_corpus
+def test_restore_every_corpus_sdr_primary():
+    """Every sdr-plain corpus file (and the primary of every other readable file) restores cleanly."""
+    manifest = corpus_manifest()
+    names = [n for n, row in manifest.items() if row["kind"] == "sdr-plain" and (CORPUS / n).exists()]
+    assert names
+    for name in names:
+        data = (CORPUS / name).read_bytes()
+        gmf = read(data)
+        if not gmf.primary.complete or (gmf.primary.components or 0) not in (1, 3):
+            continue
+        out = restore(gmf, predictor="heuristic", force=True).to_bytes()
+        _assert_restored(data, out)
