@@ -17,7 +17,7 @@ from gainmap.report import ImageInfo, Report, dumps, render_json, render_text
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 #: Exactly the keys docs/json-output.md documents; adding one means documenting it (and updating this test).
-TOP_KEYS = ["schema_version", "file", "checks", "viewers", "findings", "summary", "primary", "gainmap"]
+TOP_KEYS = ["schema_version", "file", "kind", "checks", "viewers", "findings", "summary", "primary", "gainmap"]
 VIEWER_KEYS = ["hdr", "because", "route", "evidence", "note"]
 FINDING_KEYS = ["id", "severity", "offset", "length", "message", "image", "title", "fix", "repair", "detail"]
 IMAGE_KEYS = ["offset", "length", "width", "height", "components"]

@@ -123,7 +123,8 @@ def test_problem_codes():
 def test_trailing_bytes_and_truncation():
     body = WORKED_EXAMPLE[4 + 28:]
     record = parse_iso(ISO_URN + body + b"xyz")
-    assert record.trailing == b"xyz" and [p.code for p in record.problems] == ["iso.length"]
+    assert record.trailing == b"xyz" and [p.code for p in record.problems] == ["iso.trailing-bytes"]
+    assert (record.problems[0].offset, record.problems[0].length) == (28 + len(body), 3)
     assert build_iso(record) == ISO_URN + body + b"xyz"
     newer = bytearray(body)
     newer[2:4] = b"\x00\x01"

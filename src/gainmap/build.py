@@ -18,7 +18,7 @@ Inputs
 Colour: ``colour_space`` names the primaries of the SDR/HDR pixels (``"srgb"``, ``"display-p3"``,
 ``"bt2020"``; the SDR uses the sRGB curve in each).  ``None`` takes the space of an SDR JPEG's ICC profile,
 else sRGB.  The primary gets the matching ICC profile unless it already has one (a conflicting one is an
-error) or ``icc`` gives another.
+error); ``icc`` replaces the generated profile for a primary that has none.
 
 The result is laid out by :func:`gainmap.assemble.assemble` (the safe interop profile: hdrgm XMP plus
 ISO 21496-1, GContainer, big-endian MPF before SOS, no gain-map ICC).  Call ``.to_bytes()`` to write it.
@@ -197,7 +197,7 @@ def build(sdr: ImageInput | None, gainmap: ImageInput | None = None, metadata: G
         from gainmap.container import read
 
         found = _icc_space(read(sdr_in, name="SDR image").primary.icc)
-        if space is not None and found is not None and found != space and icc is None:
+        if space is not None and found is not None and found != space:
             raise GainMapError(f"the SDR JPEG's ICC profile says {found} but colour_space is {space}; drop "
                                "colour_space to keep the profile, or re-encode the pixels")
         space = space or found or "srgb"

@@ -64,7 +64,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     from gainmap.validate import check_bytes
 
     worst = EXIT_OK
-    reports = []
     for path in args.files:
         try:
             data = _read_bytes(path)
@@ -77,14 +76,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"gainmap: {exc}", file=sys.stderr)
             worst = EXIT_USAGE
             continue
-        reports.append(report)
         if report.has_errors and worst == EXIT_OK:
             worst = EXIT_FINDINGS
-        if not args.json:
+        if args.json:  # JSON Lines: one compact object per file, as each file is done
+            sys.stdout.write(json.dumps(render_json(report), allow_nan=False, default=str) + "\n")
+            sys.stdout.flush()
+        else:
             print(render_text(report, verbose=args.verbose))
-    if args.json:
-        out = [render_json(r) for r in reports]
-        _print_json(out if len(args.files) > 1 else (out[0] if out else []))
     return worst
 
 
@@ -126,29 +124,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_lazy("gainmap.repair_cli", "cmd_repair"))
 
+    spaces = ("srgb", "display-p3", "bt2020")
     p = sub.add_parser("decode", help="linear HDR from SDR + gain map (EXR, PQ/HLG PNG, TIFF, NPY)")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output by extension: .exr (half; --float), .png (16-bit BT.2020 PQ/HLG), .tif, .npy")
     p.add_argument("--headroom", type=float, default=None, help="display headroom in stops (default: full)")
     p.add_argument("--float", dest="half", action="store_false", help="EXR: 32-bit float instead of half")
+    p.add_argument("--transfer", choices=("pq", "hlg"), default=None, help="PNG transfer (default pq)")
+    p.add_argument("--colour-space", choices=spaces, default=None,
+                   help="output primaries (default: the primary image's, from its ICC profile)")
     p.set_defaults(func=_lazy("gainmap.decode_cli", "cmd_decode"))
 
     p = sub.add_parser("build", help="build an Ultra HDR file from SDR + gain map, or from an HDR image")
-    p.add_argument("sdr", nargs="?", metavar="SDR")
-    p.add_argument("gainmap", nargs="?", metavar="GAINMAP")
-    p.add_argument("--from-hdr", metavar="HDR", help="EXR / HDR / TIFF / NPY linear image")
-    p.add_argument("--max", type=float, help="GainMapMax in stops (SDR + GAINMAP mode)")
-    p.add_argument("--min", type=float, default=0.0, help="GainMapMin in stops")
+    p.add_argument("sdr", nargs="?", metavar="SDR", help="SDR JPEG (kept as is) or 8-bit image (encoded)")
+    p.add_argument("gainmap", nargs="?", metavar="GAINMAP", help="gain-map JPEG (kept) or 8-bit image")
+    p.add_argument("--from-hdr", metavar="HDR", help="EXR / HDR / TIFF / NPY / PNG linear image")
+    p.add_argument("--max", type=float, default=None,
+                   help="GainMapMax in stops (required with GAINMAP; with --from-hdr default from the data)")
+    p.add_argument("--min", type=float, default=None,
+                   help="GainMapMin in stops (default 0 with GAINMAP, from the data with --from-hdr)")
     p.add_argument("--gamma", type=float, default=1.0)
-    p.add_argument("--quality", type=int, default=90, help="JPEG quality when encoding pixels")
-    p.add_argument("--gainmap-scale", type=int, default=4)
+    p.add_argument("--offset-sdr", type=float, default=1 / 64, help="OffsetSDR (default 1/64)")
+    p.add_argument("--offset-hdr", type=float, default=1 / 64, help="OffsetHDR (default 1/64)")
+    p.add_argument("--capacity-min", type=float, default=None, help="HDRCapacityMin (default max(--min, 0))")
+    p.add_argument("--capacity-max", type=float, default=None, help="HDRCapacityMax (default --max)")
+    p.add_argument("--quality", type=int, default=90, help="SDR JPEG quality when encoding pixels")
+    p.add_argument("--gainmap-quality", type=int, default=85, help="gain-map JPEG quality when encoding")
+    p.add_argument("--gainmap-scale", type=int, default=4, help="--from-hdr: map size = image size / N")
+    p.add_argument("--multichannel", action="store_true", help="--from-hdr: one gain per colour channel")
+    p.add_argument("--exposure", type=float, default=0.0, help="--from-hdr: scale the HDR by 2**STOPS first")
+    p.add_argument("--colour-space", choices=spaces, default=None,
+                   help="primaries of the pixels (default: the SDR JPEG's ICC, else srgb)")
+    p.add_argument("--no-xmp", action="store_true", help="write ISO 21496-1 metadata only")
+    p.add_argument("--no-iso", action="store_true", help="write hdrgm XMP metadata only")
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.set_defaults(func=_lazy("gainmap.build_cli", "cmd_build"))
 
     p = sub.add_parser("measure", help="mean linear RGB, luminance and chromaticity in regions")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--region", action="append", required=True, metavar="X,Y,W,H")
-    p.add_argument("--headroom", type=float, default=None)
+    p.add_argument("--headroom", type=float, default=None, help="display headroom in stops (default: full)")
+    p.add_argument("--colour-space", choices=spaces, default=None, help="primaries of the numbers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_lazy("gainmap.decode_cli", "cmd_measure"))
 

@@ -6,13 +6,20 @@ stored orientation (Exif orientation is not applied, as libultrahdr does not).  
 colours outside the output gamut come out with negative components.
 
 Metadata precedence: ISO 21496-1, then hdrgm, then Apple (libultrahdr's order).  Apple-format files (no ISO
-or hdrgm record) are decoded with Apple's linear formula, not the ISO approximation.
+or hdrgm record) are decoded with Apple's linear formula, not the ISO approximation.  ``headroom=None``
+gives the full HDR rendition: the alternate for an SDR base, the base itself for an HDR base.
+
+Speed and memory: the primary is decoded once to uint8, linearised through a 256-entry table into the
+float32 output array, and the gain map is applied to that array in place, in row chunks
+(:mod:`gainmap.hdr.apply`); the peak is about 1.3 times the output.  ``tests/benchmarks/bench_decode.py``
+times it against libultrahdr.
 
 How this differs from libultrahdr (measured in ``tests/test_decode.py`` on the corpus):
 
-* JPEG decoding: Pillow (libjpeg-turbo, "fancy" triangular chroma upsampling, 8-bit RGB) against
-  libultrahdr's raw YCbCr decode with nearest-neighbour chroma and a float BT.601 conversion.  Identical in
-  flat areas; at sharp colour edges the two disagree by up to the edge's contrast for a pixel or two.
+* JPEG decoding: libjpeg-turbo to 8-bit RGB (through imagecodecs; the same pixels Pillow gives), with its
+  "fancy" triangular chroma upsampling, against libultrahdr's raw YCbCr decode with nearest-neighbour
+  chroma and a float BT.601 conversion.  Identical in flat areas; at sharp colour edges the two disagree
+  by up to the edge's contrast for a pixel or two.
 * Gain-map sampling: bilinear, pixel-centre aligned (:mod:`gainmap.hdr.apply`), which is where a
   block-averaged map's samples lie; libultrahdr samples corner aligned (``x / scale``), 1.5 pixels off for
   a quarter-size map.  Again only gain edges differ.

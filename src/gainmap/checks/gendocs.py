@@ -165,6 +165,8 @@ def json_markdown() -> str:
         "", "Additive keys (schema version 1):", "",
         "| key | type | meaning |", "|---|---|---|",
         "| `schema_version` | integer | this document's version |",
+        "| `kind` | string | what kind of file this is: `ultrahdr-xmp-only`, `ultrahdr-xmp+iso`, `iso-only`, "
+        "`adobe-gainmap`, `apple-hdrgainmap`, `sdr-plain`, `broken` or `other` (see `gainmap.classify`) |",
         "| `viewers.*.route` | string or null | the metadata route used when `hdr` is true (`iso`, `hdrgm`, "
         "`apple`, `gcontainer`) |",
         "| `viewers.*.evidence` | string | `code` when the behaviour was read in the viewer's source, `reported` "

@@ -55,10 +55,16 @@ def mpf_parser_problems(ctx: Any) -> Iterator[Finding]:
     info = ctx.gmf.primary.mpf
     if seg is None or info is None:
         return
+    payload_len = len(seg.payload)
     for p in info.problems:
         if p.code not in _PARSER_IDS:
             continue
-        offset, length = _span(seg, p.offset, p.length)
+        rel, length = p.offset, p.length
+        if rel >= payload_len and p.code == "mpf.ifd-bounds" and not info.index_tags:
+            rel, length = TIFF_BASE + 4, 4  # the first-IFD offset field that points outside
+        elif rel >= payload_len and p.code == "mpf.attribute-bounds":
+            rel, length = TIFF_BASE + info.first_ifd_offset + 2 + 12 * len(info.index_tags), 4
+        offset, length = _span(seg, rel, length)
         yield Finding(p.code, _severity(ctx, p.code), offset, length, f"{p.message} (MPF APP2 at "
                       f"{hexoff(seg.offset)})", 0)
     if info.kind == "attribute-only":
@@ -75,9 +81,10 @@ def mpf_presence(ctx: Any) -> Iterator[Finding]:
     gm = ctx.gmf.gainmap
     if not segs:
         if gm is not None:
-            sev = None if signals_gainmap(ctx) else "warning"
-            yield Finding("mpf.missing", sev, primary.offset, 2,
-                          f"the gain map at {hexoff(gm.offset)} is listed by no MPF index: the primary has no MPF "
+            claimed = signals_gainmap(ctx)
+            what = "the gain map" if claimed else "the JPEG after the primary (no gain-map metadata anywhere)"
+            yield Finding("mpf.missing", None if claimed else "warning", primary.offset, 2,
+                          f"{what} at {hexoff(gm.offset)} is listed by no MPF index: the primary has no MPF "
                           "APP2, so only libultrahdr (which scans for images) will find it", 0)
         return
     first = segs[0]

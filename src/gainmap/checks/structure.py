@@ -266,6 +266,10 @@ def gainmap_missing(ctx: Any) -> Iterator[Finding]:
     later = gmf.images[1:]
     looked.append("no complete JPEG follows the primary" if not later else
                   f"the {len(later)} other image(s) carry no gain-map metadata")
+    packet = gmf.primary.xmp
+    if packet is not None and "GainMapMax" in (getattr(packet, "hdrgm", None) or {}):
+        looked.append("the primary's own XMP holds hdrgm gain-map parameters: it may be a gain-map image saved "
+                      "on its own")
     seg = next((s for _, s in signals if s is not None), None)
     what = ", ".join(dict.fromkeys(w for w, _ in signals))
     yield Finding("locate.gainmap-missing", offset=seg.offset if seg is not None else 0,

@@ -69,12 +69,20 @@ def _apply_matrix(rgb: np.ndarray, m: np.ndarray | None) -> np.ndarray:
     return np.matmul(rgb, m.T.astype(np.float32)).astype(np.float32, copy=False)
 
 
+def new_file_mode() -> int:
+    """The permission bits ``open()`` would give a new file (0666 less the process umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_write(path: Path, writer: Callable[[str], None]) -> None:
     """Run ``writer(tmp_path)`` on a temporary file next to ``path``, then move it into place."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a new file should get the usual umask mode
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gainmap.checks.catalogue import SEVERITIES, SIX, catalogue
+from gainmap.classify import classify_report
 
 if TYPE_CHECKING:
     from gainmap.report import ImageInfo, Report
@@ -53,6 +54,7 @@ def render_json(report: Report) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "file": report.file,
+        "kind": classify_report(report),
         "checks": {name: bool(report.six.get(name, False)) for name in SIX},
         "viewers": {
             key: {"hdr": v.hdr, "because": list(v.because), "route": v.route, "evidence": v.evidence,

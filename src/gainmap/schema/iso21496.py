@@ -7,7 +7,8 @@ Three layouts, told apart by the payload LENGTH after the URN (formats.md §3):
 * legacy compact (libultrahdr <= 2.0.2), 37 / 77 bytes with flag bit 3: one common denominator.
 
 Problem codes (offsets relative to the payload): ``iso.min-version`` ``iso.writer-version``
-``iso.reserved-flags`` ``iso.legacy-compact`` ``iso.legacy-backward`` ``iso.zero-denominator`` ``iso.length``.
+``iso.reserved-flags`` ``iso.legacy-compact`` ``iso.legacy-backward`` ``iso.zero-denominator`` ``iso.length``
+(too short for its layout) ``iso.trailing-bytes`` (bytes after a complete block while writer_version is 0).
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def _read_full(record: IsoRecord, body: bytes, channels: int) -> None:
         record.channels = [{name: (c[name].n, c[name].d) for name in CHANNEL_FIELDS} for c in parsed.channels]
         record.trailing = body[expected:]
         if record.trailing and record.writer_version == 0:
-            record.problems.append(Problem("iso.length", URN_LEN + expected, len(record.trailing),
+            record.problems.append(Problem("iso.trailing-bytes", URN_LEN + expected, len(record.trailing),
                                            f"{len(record.trailing)} bytes after the {channels}-channel block "
                                            f"(writer_version 0 allows none)"))
     else:
