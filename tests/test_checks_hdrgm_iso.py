@@ -146,6 +146,11 @@ def test_params_missing_and_params_in_primary():
     (f,) = only(data, "hdrgm.params-missing")
     assert f.offset == read(data).gainmap.offset and "has no XMP" in f.message
     assert not check_bytes(data).viewers["libultrahdr"].hdr
+    alone = load("xmp_only.jpg")
+    cut = alone.to_bytes()[:alone.primary.end]  # the primary alone: its XMP still declares hdrgm
+    (n,) = only(cut, "hdrgm.params-missing")
+    assert at(cut, n) == b'hdrgm:Version="1.0"' and "no gain-map image" in n.message
+    assert not any(v.hdr for v in check_bytes(cut).viewers.values())
     moved = xmp_variant("primary", lambda t: t.replace('hdrgm:Version="1.0"',
                                                        'hdrgm:Version="1.0" hdrgm:GainMapMax="2.5"'))
     (g,) = only(moved, "hdrgm.params-in-primary")
@@ -279,6 +284,12 @@ def test_iso_parser_problems(fid, edit, rel, length):
     (f,) = only(data, fid)
     seg = read(data).gainmap.first("iso21496")
     assert (f.offset, f.length, f.image) == (seg.payload_offset + URN_LEN + rel, length, 1)
+
+
+def test_primary_block_too_short_for_its_versions():
+    data = iso_variant(lambda b: b[:2], role="primary")
+    (f,) = only(data, "iso.length")
+    assert f.image == 0 and f.length == 2 and "version fields" in f.message
 
 
 def test_trailing_bytes_from_a_newer_writer_are_a_fact():

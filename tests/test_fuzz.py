@@ -185,6 +185,8 @@ def test_unknown_viewer_and_mutator_are_usage_errors():
         cmd_fuzz(argparse.Namespace(rest=["--cmd", "true", "--viewer", "netscape", "--count", "1"]))
     with pytest.raises(UsageError):
         cmd_fuzz(argparse.Namespace(rest=["--cmd", "true", "--mutators", "nope", "--count", "1"]))
+    with pytest.raises(UsageError, match="cannot run"):
+        cmd_fuzz(argparse.Namespace(rest=["--cmd", "/no/such/decoder {file}", "--count", "1", "--quiet"]))
     assert cmd_fuzz(argparse.Namespace(rest=["--count", "1"])) == 2  # --cmd is required
 
 

@@ -167,7 +167,7 @@ def _xy_triangles():
 
 @settings(max_examples=60, deadline=None)
 @given(primaries=_xy_triangles(), white=st.tuples(st.floats(0.28, 0.36), st.floats(0.28, 0.38)),
-       text=st.text(max_size=40))
+       text=st.text(st.characters(blacklist_characters="\x00"), max_size=40))
 def test_generated_profile_recovers_primaries(primaries, white, text):
     m = icc.rgb_to_xyz_matrix(primaries, white)
     assume(np.min(m[1]) > 0.005)
@@ -347,3 +347,8 @@ def test_corpus_profiles_parse():
             for (gx, gy), (ex, ey) in zip(got, icc.SRGB_PRIMARIES, strict=True):
                 assert abs(gx - ex) < 2e-3 and abs(gy - ey) < 2e-3, name
     assert srgb_seen >= 3
+
+
+def test_nul_in_a_description_is_refused():
+    with pytest.raises(ValueError, match="NUL"):
+        make_rgb_profile("a\x00b", icc.SRGB_PRIMARIES, icc.D65_XY)

@@ -337,7 +337,10 @@ class GainMapFile:
             packet = self.primary.xmp
             items = getattr(packet, "container_items", None) or []
             if any(i.semantic == "GainMap" and i.length != gm.size for i in items):
-                new_packet = xmp_schema.set_container_directory(packet.packet, gm.size)
+                try:
+                    new_packet = xmp_schema.set_container_directory(packet.packet, gm.size)
+                except SchemaError:  # a packet we cannot edit safely is written as it was read
+                    return
                 seg.payload = xmp_schema.XMP_IDENT + new_packet
 
     def update_mpf(self) -> None:

@@ -86,8 +86,11 @@ class CommandTarget:
 
     def __call__(self, data: bytes) -> Outcome:
         self.path.write_bytes(data)
-        proc = subprocess.Popen(self.argv(self.path), shell=self.shell, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            proc = subprocess.Popen(self.argv(self.path), shell=self.shell, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            raise ValueError(f"cannot run {self.template!r}: {exc.strerror or exc}") from None
         try:
             _, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:

@@ -34,6 +34,7 @@ from gainmap.report import Report
 from gainmap.scanner import Segment
 from gainmap.schema import icc as icc_schema
 from gainmap.schema import iso21496, mpf, xmp
+from gainmap.schema.jpeg import SOS
 
 #: Order in which planned actions run (later ones depend on what earlier ones produce).
 ACTION_ORDER = (
@@ -104,7 +105,14 @@ def truth_metadata(gmf: GainMapFile) -> GainMapMetadata | None:
         try:
             return iso21496.iso_to_metadata(gm.iso)
         except (MetadataConversionError, ValueError):
+            pass
+    packet = gmf.primary.xmp  # last resort: parameters misplaced in the primary's XMP (imazen's encoder)
+    if packet is not None and "GainMapMax" in packet.hdrgm:
+        try:
+            md = GainMapMetadata.from_hdrgm(packet.hdrgm_values())
+        except (ValueError, TypeError):
             return None
+        return md if _valid(md) else None
     return None
 
 
@@ -131,8 +139,11 @@ def _set_xmp(image: JpegImage, edit: Callable[[bytes], bytes], *, where: int | N
 
 
 def _after(image: JpegImage, kinds: tuple[str, ...]) -> int:
+    """The index after the last header segment (before the first SOS) of one of ``kinds``, else 1."""
     index = 1
     for i, item in enumerate(image.items):
+        if isinstance(item, Segment) and item.marker == SOS:
+            break  # metadata after the first scan is invisible to readers: never anchor new segments there
         if isinstance(item, Segment) and item.kind in kinds:
             index = i + 1
     return index
@@ -199,6 +210,7 @@ def _ensure_iso_version(primary: JpegImage) -> bool:
 
 @action("add-iso-version")
 def add_iso_version(gmf: GainMapFile, state: RepairState) -> str:
+    state.metadata(gmf)  # the version block promises ISO metadata in the gain map: only with metadata to back it
     changed = _ensure_iso_version(gmf.primary)
     return "added the ISO 21496-1 version block to the primary" if changed else "version block already right"
 
@@ -225,13 +237,14 @@ def hdrgm_from_iso(gmf: GainMapFile, state: RepairState) -> str:
 def rewrite_hdrgm(gmf: GainMapFile, state: RepairState) -> str:
     _write_gainmap_hdrgm(gmf, state)
     packet = gmf.primary.xmp
-    if packet is not None and packet.hdrgm:
-        _set_xmp(gmf.primary, xmp.ensure_primary_version)
+    if packet is not None and packet.hdrgm:  # the primary keeps only the signal; parameters live in the map
+        _set_xmp(gmf.primary, lambda p: xmp.set_hdrgm(p, {"Version": "1.0"}))
     return "rewrote hdrgm in attribute form with prefix hdrgm on the first Description (what libultrahdr reads)"
 
 
 @action("add-hdrgm-version")
 def add_hdrgm_version(gmf: GainMapFile, state: RepairState) -> str:
+    state.metadata(gmf)  # the primary's signal only makes sense with gain-map parameters to point at
     _set_xmp(gmf.primary, xmp.ensure_primary_version)
     return 'set hdrgm:Version="1.0" on the primary\'s first Description'
 
@@ -432,7 +445,8 @@ def plan(report: Report, *, only: set[str] | None = None, strip_junk: bool = Fal
         name = spec.repair if spec is not None else ""
         if not name or name not in ACTIONS:
             continue
-        if f.severity == "info" and not (name == "strip-junk" and strip_junk):
+        padding = f.detail.get("looks_like") in ("zeros", "ff-padding")
+        if f.severity == "info" and not (name == "strip-junk" and (strip_junk or padding)):
             continue
         if only and not ({f.id, name} & only):
             continue

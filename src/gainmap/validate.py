@@ -75,14 +75,16 @@ def _apple_primary(gmf: GainMapFile) -> bool:
 
 def presence(gmf: GainMapFile) -> dict[str, bool]:
     """The six quick checks, from the primary's header segments (and the gain map's for ``iso_gainmap``)."""
+    from gainmap.checks._xmp_common import image_packets
+
     primary = gmf.primary
-    packet = primary.xmp
+    packets = image_packets(primary)  # the standard packet, then ExtendedXMP (Skia searches both; Pixel files)
     gm = gmf.gainmap
     gm_iso = gm.iso if gm is not None else None
     return {
         "mpf": primary.first("mpf") is not None,
-        "container_xmp": bool(packet is not None and packet.container_items),
-        "hdrgm": bool(packet is not None and packet.declarations("http://ns.adobe.com/hdr-gain-map/1.0/")),
+        "container_xmp": any(p.container_items for p in packets),
+        "hdrgm": any(p.declarations("http://ns.adobe.com/hdr-gain-map/1.0/") for p in packets),
         "iso_primary": primary.first("iso21496") is not None,
         "iso_gainmap": gm_iso is not None and gm_iso.layout != "version-only",
         "icc": primary.first("icc") is not None,

@@ -104,6 +104,17 @@ class ExtendedInfo:
     ref: PacketRef | None
 
 
+def image_packets(image: Any) -> list[XmpPacket]:
+    """An image's first standard XMP packet and, when it names one that reassembles, its ExtendedXMP packet
+    (what Skia searches, in that order).  Needs no check context: :func:`gainmap.validate.presence` can use it
+    so that hdrgm and GContainer kept in ExtendedXMP (Pixel files) count as present."""
+    standard = image.xmp if image is not None else None
+    if standard is None:
+        return []
+    ext = _extended(None, image, 0, "primary", standard)
+    return [standard] + ([ext.ref.packet] if ext.ref is not None else [])
+
+
 def _image_xmp_segments(image: Any) -> list[Segment]:
     return [s for s in image.header_segments() if s.kind == "xmp"]
 
@@ -232,4 +243,4 @@ def gainmap_packet(ctx: Any) -> PacketRef | None:
 
 
 def hex_at(offset: int) -> str:
-    return f"0x{offset:X}"
+    return f"{offset:#x}"

@@ -33,6 +33,16 @@ def _span(ref: common.PacketRef, v: HdrgmValue) -> tuple[int, int]:
     return ref.absolute(v.offset), len(name) + 2
 
 
+_READER_NAMES = {"skia": "Skia", "libavif": "libavif", "libultrahdr": "libultrahdr"}
+
+
+def _readers(form: str) -> tuple[str, str]:
+    """(readers that accept ``form``, readers that do not), from READER_FORMS ("seq1"/"seq3" for Seqs)."""
+    yes = [_READER_NAMES[r] for r, forms in READER_FORMS.items() if form in forms]
+    no = [_READER_NAMES[r] for r, forms in READER_FORMS.items() if form not in forms]
+    return " and ".join(yes) or "no reader", " and ".join(no) or "no reader"
+
+
 def _names(values: list[HdrgmValue]) -> str:
     return ", ".join(f"hdrgm:{v.name}" for v in values)
 
@@ -106,7 +116,14 @@ def primary_missing(ctx: Any) -> Iterator[Finding]:
 def params_missing(ctx: Any) -> Iterator[Finding]:
     ref = common.primary_hdrgm(ctx)
     gm = ctx.gainmap
-    if ref is None or gm is None or gm is ctx.primary or _gainmap(ctx) is not None:
+    if ref is None or _gainmap(ctx) is not None:
+        return
+    if gm is None or gm is ctx.primary:
+        version = ref.packet.hdrgm.get("Version")
+        offset, length = _span(ref, version) if version is not None else (ref.start, 1)
+        yield Finding("hdrgm.params-missing", offset=offset, length=length, image=ref.image,
+                      message=f"{ref.label} declares hdrgm, but the file has no gain-map image to carry the "
+                              "parameters")
         return
     gref = common.gainmap_packet(ctx)
     index = ctx.image_index(gm)
@@ -213,22 +230,25 @@ def forms(ctx: Any) -> Iterator[Finding]:
     singles = [v for v in seqs if v.items == 1]
     if elements:
         offset, length = _span(ref, elements[0])
+        yes, no = _readers("element")
         yield Finding("hdrgm.element-form", offset=offset, length=length, image=ref.image,
-                      message=f"{ref.label} writes {_names(elements)} as elements: libultrahdr reads "
-                              f"{'/'.join(sorted(READER_FORMS['libultrahdr']))} form only and rejects the file",
+                      message=f"{ref.label} writes {_names(elements)} as elements: {yes} accept them, {no} "
+                              "reads attributes only and rejects the file",
                       detail={"properties": [v.name for v in elements]})
     if seqs:
         offset, length = _span(ref, seqs[0])
-        counts = ", ".join(f"{v.name} ({v.items})" for v in seqs)
+        counts = ", ".join(f"{v.name} ({v.items} items)" for v in seqs)
+        forms = sorted({f"seq{v.items}" for v in seqs if v.items in (1, 3)}) or ["seq3"]
+        yes = " / ".join(f"{_readers(f)[0]} ({f[3:]} items)" for f in forms)
         yield Finding("hdrgm.seq-form", offset=offset, length=length, image=ref.image,
-                      message=f"{ref.label} gives per-channel rdf:Seq values for {counts}: Skia (3 items) and "
-                              "libavif read them, libultrahdr reads attributes only and rejects the file",
+                      message=f"{ref.label} gives per-channel rdf:Seq values for {counts}: read by {yes}; "
+                              "libultrahdr reads attributes only and rejects the file",
                       detail={"properties": [v.name for v in seqs]})
     if singles:
         offset, length = _span(ref, singles[0])
         yield Finding("hdrgm.seq-single", offset=offset, length=length, image=ref.image,
-                      message=f"{ref.label} writes {_names(singles)} as a one-item rdf:Seq: Skia reads only "
-                              "3-item Seqs and uses the default instead",
+                      message=f"{ref.label} writes {_names(singles)} as a one-item rdf:Seq: {_readers('seq1')[1]} "
+                              "ignore it (Skia reads only 3-item Seqs) and use the default instead",
                       detail={"properties": [v.name for v in singles]})
 
 

@@ -24,6 +24,8 @@ from gainmap.schema.iso21496 import (
 )
 
 _ROLES = ("primary", "gainmap")
+#: Parser problems that matter in the primary's block: Skia reads only its version fields there.
+_PRIMARY_CODES = ("iso.min-version", "iso.writer-version")
 
 
 def _images(ctx: Any) -> Iterator[tuple[str, Any, int]]:
@@ -78,13 +80,22 @@ def parser_problems(ctx: Any) -> Iterator[Finding]:
     for role, image, index in _images(ctx):
         seg = image.first("iso21496")
         record = image.iso
+        where = "primary" if role == "primary" else "gain map"
+        if seg is not None and record is None:  # the parser refused it: not even the version fields
+            body = len(seg.payload) - URN_LEN
+            yield Finding("iso.length", offset=seg.payload_offset + URN_LEN if body else seg.offset,
+                          length=body or seg.size, image=index,
+                          message=f"ISO 21496-1 block of the {where}: {body} byte(s) after the URN, too short for "
+                                  "the 4-byte version fields")
+            continue
         if seg is None or record is None:
             continue
-        where = "primary" if role == "primary" else "gain map"
         for p in record.problems:
+            if role == "primary" and p.code not in _PRIMARY_CODES:
+                continue  # readers take only the version fields from the primary's block
             yield Finding(p.code, offset=seg.payload_offset + p.offset, length=p.length or 1, image=index,
                           message=f"ISO 21496-1 block of the {where}: {p.message}")
-        if record.trailing and record.writer_version > 0:
+        if record.trailing and record.writer_version > 0 and role == "gainmap":
             at = seg.payload_offset + len(seg.payload) - len(record.trailing)
             yield Finding("iso.trailing-bytes", "info", at, len(record.trailing), image=index,
                           message=f"ISO 21496-1 block of the {where}: {len(record.trailing)} byte(s) after the "

@@ -198,8 +198,10 @@ def reader_problems(ctx: Any) -> Iterator[Finding]:
         if p.code not in _READER_IDS:
             continue
         message = p.message
+        detail: dict[str, Any] = {}
         if p.code in ("layout.trailing-data", "layout.junk-between-images") and p.offset in gaps:
             gap = gaps[p.offset]
+            detail = {"looks_like": gap.looks_like}
             where = "after the last image" if gap.kind == "trailing" else "between two images"
             message = f"{gap.size} byte(s) {where}, {hexoff(gap.offset)}..{hexoff(gap.end - 1)}: " \
                       f"{describe_bytes(gap.data)}"
@@ -208,7 +210,7 @@ def reader_problems(ctx: Any) -> Iterator[Finding]:
             message = "viewers look for the gain map in different places: " + "; ".join(
                 f"{_LOCATION_USERS.get(k, k)} at {hexoff(v)}" for k, v in found)
         yield Finding(p.code, offset=p.offset, length=p.length, message=message,
-                      image=image_index(ctx, p.offset))
+                      image=image_index(ctx, p.offset), detail=detail)
 
 
 # ------------------------------------------------------------------------------------------------ own checks

@@ -403,6 +403,8 @@ def make_rgb_profile(description: str, primaries_xy, white_xy=D65_XY, trc: str =
     """A small ICC v4.3 matrix/TRC display profile (D50 PCS, Bradford chad, 'para' type-3 sRGB curves)."""
     if trc != "srgb":
         raise ValueError(f"unsupported transfer {trc!r} (only 'srgb')")
+    if "\x00" in description or "\x00" in copyright_text:
+        raise ValueError("ICC text tags cannot contain NUL characters (readers stop at the first one)")
     if len(primaries_xy) != 3 or not all(math.isfinite(v) and 0 < v < 1 for xy in primaries_xy for v in xy):
         raise ValueError("primaries must be three (x, y) chromaticities in (0, 1)")
     white = _xyz_from_xy(*white_xy)
