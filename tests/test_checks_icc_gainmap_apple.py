@@ -403,3 +403,21 @@ def test_valid_maker_note_gives_no_exif_findings():
     found = ids(findings(_with_exif(_exif_ifd_with(_note()))))
     assert not {i for i in found if i.startswith("exif.")}
     assert "apple.makernote-missing" not in found
+
+
+def test_grayscale_primary_is_not_a_libultrahdr_base():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from gainmap.restore import restore
+    from gainmap.validate import check_bytes as _check
+
+    buf = _io.BytesIO()
+    _Image.new("L", (64, 48), 128).save(buf, "JPEG")
+    out = restore(buf.getvalue(), predictor="heuristic").to_bytes()
+    report = _check(out)
+    assert [f.id for f in report.findings if f.severity == "error"] == ["gainmap.base-format"]
+    assert not report.viewers["libultrahdr"].hdr and report.viewers["chrome"].hdr
+    valid = _check((FIXTURES / "valid" / "ultrahdr.jpg").read_bytes())
+    assert "gainmap.base-format" not in {f.id for f in valid.findings}

@@ -30,7 +30,11 @@ def _stripped(path) -> bytes:
 
 def _assert_restored(src: bytes, out: bytes) -> None:
     report = check_bytes(out)
-    assert not report.has_errors, [(f.id, f.message) for f in report.findings if f.severity == "error"]
+    errors = [f.id for f in report.findings if f.severity == "error"]
+    if read(out).primary.components == 1:
+        assert errors == ["gainmap.base-format"] and not report.viewers["libultrahdr"].hdr
+    else:
+        assert not errors, [(f.id, f.message) for f in report.findings if f.severity == "error"]
     assert primary_fingerprint(read(out).primary) == primary_fingerprint(read(src).primary)
     if read(out).primary.components == 1:
         # libultrahdr accepts only YCbCr bases (4:4:4, 4:2:2, 4:2:0): a grayscale primary cannot be its base

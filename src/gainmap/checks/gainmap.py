@@ -97,3 +97,16 @@ def dimension_limit(ctx: Any) -> Iterator[Finding]:
                           image=ctx.image_index(image),
                           message=f"{image_name(ctx, image)} is {image.width}x{image.height}; libultrahdr "
                                   f"refuses images wider or taller than {UHDR_MAX_DIMENSION} pixels")
+
+
+@check("gainmap.base-format")
+def base_format(ctx: Any) -> Iterator[Finding]:
+    """libultrahdr needs a 3-component (YCbCr) primary as the base."""
+    primary = ctx.gmf.primary
+    if (ctx.gmf.gainmap is None and not signals_gainmap(ctx)) or primary.components in (None, 3):
+        return
+    seg = primary.frame_segment
+    kind = {1: "grayscale", 4: "CMYK/YCCK"}.get(primary.components, f"{primary.components}-component")
+    yield Finding("gainmap.base-format", None, seg.offset, seg.size - seg.fill, image=0,
+                  message=f"the primary is {kind} ({primary.components} component(s) in {seg.name} at "
+                          f"{hexoff(seg.offset)}); libultrahdr accepts only a YCbCr base")
