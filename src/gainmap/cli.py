@@ -179,17 +179,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing gain map")
     p.set_defaults(func=_lazy("gainmap.restore", "cmd_restore"))
 
-    p = sub.add_parser("eval", help="evaluate gain-map predictors on the validation split")
+    p = sub.add_parser("eval", help="evaluate gain-map predictors on the validation split", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_lazy("gainmap.predict.evaluate", "cmd_eval"))
+    p.set_defaults(func=lambda args: _lazy("gainmap.predict.evaluate", "main")(args.rest))
 
-    p = sub.add_parser("fuzz", help="fuzz an external decoder with valid and broken gain-map files")
+    p = sub.add_parser("fuzz", help="fuzz an external decoder with valid and broken gain-map files",
+                       add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=_lazy("gainmap.fuzz", "cmd_fuzz"))
     return parser
 
 
+#: Subcommands with their own argument parsers: everything after the name is passed through untouched.
+_PASS_THROUGH = {"eval": ("gainmap.predict.evaluate", "main"), "fuzz": ("gainmap.fuzz", "main")}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _PASS_THROUGH:
+        import importlib
+
+        module, func = _PASS_THROUGH[argv[0]]
+        return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
