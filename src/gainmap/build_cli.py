@@ -11,33 +11,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from gainmap.atomic import write_bytes
 from gainmap.cli import EXIT_OK, UsageError
 from gainmap.decode_cli import check_output
 from gainmap.errors import GainMapError
 
 OUTPUT_EXTENSIONS = (".jpg", ".jpeg")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file in ``path``'s folder, then rename it over ``path``."""
-    from gainmap.hdr.io import new_file_mode
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _finite(name: str, value: float | None) -> None:
@@ -116,7 +97,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         md = _metadata(args)
         gmf = build(_load(args.sdr, "SDR image"), _load(args.gainmap, "gain map"), md, **common)
     try:
-        atomic_write_bytes(out, gmf.to_bytes())
+        write_bytes(out, gmf.to_bytes())
     except OSError as exc:
         raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     return EXIT_OK

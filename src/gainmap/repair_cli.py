@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from gainmap.atomic import write_bytes
 from gainmap.errors import NotAJpegError
 from gainmap.repair import RepairError, RepairResult, repair
 
 VIEWER_ORDER = ("chrome", "android", "apple", "libultrahdr", "libavif", "adobe")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def backup_path(path: Path) -> Path:
@@ -117,7 +101,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
                     return EXIT_USAGE
                 if not args.no_backup:
                     shutil.copy2(src, backup_path(src))
-            write_atomic(dest, result.data)
+            write_bytes(dest, result.data)
             written = str(dest)
         if result.after.has_errors:
             worst = max(worst, EXIT_FINDINGS)

@@ -105,8 +105,8 @@ def carry_over(target: GainMapFile, original: GainMapFile) -> tuple[bytes, GainM
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from gainmap.atomic import write_bytes
     from gainmap.cli import EXIT_FINDINGS, EXIT_OK, UsageError
-    from gainmap.repair_cli import write_atomic
     from gainmap.validate import check_file
 
     src, out = Path(args.file), Path(args.output)
@@ -125,7 +125,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     gmf = restore(data, predictor=args.predictor, original=original, max_headroom=args.max_headroom,
                   gainmap_scale=args.gainmap_scale, force=args.force, name=str(src))
     result = gmf.to_bytes()
-    write_atomic(out, result)
+    write_bytes(out, result)
     report = check_file(read(result, name=str(out)), result)
     md = gmf.metadata()
     how = f"carried over from {args.from_original}" if original is not None else f"predicted by {args.predictor}"

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from gainmap.atomic import replace_with
 from gainmap.hdr import color
 
 READ_EXTENSIONS = (".exr", ".hdr", ".pic", ".tif", ".tiff", ".npy", ".png")
@@ -67,29 +66,6 @@ def _apply_matrix(rgb: np.ndarray, m: np.ndarray | None) -> np.ndarray:
     if m is None:
         return rgb
     return np.matmul(rgb, m.T.astype(np.float32)).astype(np.float32, copy=False)
-
-
-def new_file_mode() -> int:
-    """The permission bits ``open()`` would give a new file (0666 less the process umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write(path: Path, writer: Callable[[str], None]) -> None:
-    """Run ``writer(tmp_path)`` on a temporary file next to ``path``, then move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; a new file should get the usual umask mode
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --------------------------------------------------------------------------------------------- PNG
@@ -165,7 +141,7 @@ def _write_png(path: Path, linear: np.ndarray, colour_space: str, transfer: str)
     codes = np.floor(np.clip(signal, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
     png = imagecodecs.png_encode(codes)
     png = add_png_cicp(png, color.CICP_CODE["bt2020"], color.CICP_TRANSFER[transfer])
-    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(png))
+    replace_with(path, lambda tmp: Path(tmp).write_bytes(png))
 
 
 # --------------------------------------------------------------------------------------------- EXR
@@ -205,7 +181,7 @@ def _write_exr(path: Path, linear: np.ndarray, colour_space: str, half: bool) ->
         with OpenEXR.File(header, {"RGB": pixels}) as f:
             f.write(tmp)
 
-    _atomic_write(path, write)
+    replace_with(path, write)
 
 
 # ------------------------------------------------------------------------------------------ public
@@ -269,7 +245,7 @@ def write_hdr_image(path: str | os.PathLike[str], linear: np.ndarray, *, half: b
         import tifffile
 
         data = np.ascontiguousarray(arr, dtype=np.float32)
-        _atomic_write(p, lambda tmp: tifffile.imwrite(tmp, data, photometric="rgb"))
+        replace_with(p, lambda tmp: tifffile.imwrite(tmp, data, photometric="rgb"))
     elif ext == ".npy":
         data = np.ascontiguousarray(arr, dtype=np.float32)
 
@@ -277,6 +253,6 @@ def write_hdr_image(path: str | os.PathLike[str], linear: np.ndarray, *, half: b
             with open(tmp, "wb") as fh:
                 np.save(fh, data, allow_pickle=False)
 
-        _atomic_write(p, save)
+        replace_with(p, save)
     else:
         raise ValueError(f"{p}: unsupported extension {ext!r}; expected one of {', '.join(WRITE_EXTENSIONS)}")

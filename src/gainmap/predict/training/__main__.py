@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="override the preset's step count (alone: exactly this many steps)")
     p.add_argument("--time-budget-min", type=float, help="override the preset's wall-time budget (0: none)")
     p.add_argument("--threads", type=int, help="torch intra-op threads")
-    p.add_argument("--resume", action="store_true", help="continue from DIR/ckpt.pt")
+    p.add_argument("--lr", type=float, help="override the preset's peak learning rate")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from DIR/ckpt.pt (with a time budget: a new cosine cycle over that budget)")
     p.add_argument("--pack-only", action="store_true", help="build the data pack and stop")
     args = p.parse_args(argv)
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from gainmap.predict.training.train import preset, train
 
-    cfg = preset(args.config, steps=args.steps, threads=args.threads)
+    cfg = preset(args.config, steps=args.steps, threads=args.threads, lr=args.lr)
     if args.time_budget_min is not None:
         cfg = replace(cfg, time_budget_s=args.time_budget_min * 60 if args.time_budget_min > 0 else None)
     elif args.steps is not None:  # an explicit step count reproduces a run exactly: no wall-time budget

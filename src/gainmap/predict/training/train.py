@@ -104,7 +104,8 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        step, total, elapsed_before = state["step"], state["total"], state.get("elapsed", 0.0)
+        step, elapsed_before = state["step"], state.get("elapsed", 0.0)
+        total = max(state["total"], step + cfg.steps) if cfg.time_budget_s is not None else state["total"]
         rng = np.random.default_rng([seed, step])
         log(f"resumed at step {step}/{total}")
     pool = D.SamplePool(pack, rng, size=cfg.pool_size, refresh=cfg.pool_refresh, long_side=cfg.view_long_side,
@@ -113,7 +114,11 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
     n_params = count_parameters(model)
     log(f"model {cfg.model}: {n_params} parameters; device {device}; config {json.dumps(asdict(cfg))}")
     metrics_fh = open(out / "metrics.jsonl", "a", encoding="utf-8")
-    t_start = time.time() - elapsed_before
+    # a resumed run with a time budget is a continuation: a new budget window (and a new cosine from cfg.lr,
+    # without warm-up) starting now; wall time is reported in total
+    continuation = resume and elapsed_before > 0 and cfg.time_budget_s is not None
+    t_start = time.time() if continuation else time.time() - elapsed_before
+    prior_s = elapsed_before if continuation else 0.0
     last_ckpt = time.time()
     running: list[float] = []
     budget = cfg.time_budget_s
@@ -121,17 +126,19 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
     def progress() -> float | None:
         if budget is None:
             return None
-        return (time.time() - t_start - warm_s) / max(1.0, budget - warm_s) if step >= cfg.warmup else 0.0
+        if step < cfg.warmup and not continuation:
+            return 0.0
+        return (time.time() - t_start - warm_s) / max(1.0, budget - warm_s)
 
     def save() -> None:
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "total": total,
-                    "elapsed": time.time() - t_start, "train_config": asdict(cfg),
+                    "elapsed": prior_s + time.time() - t_start, "train_config": asdict(cfg),
                     "model_config": CONFIGS[cfg.model].to_dict(), "seed": seed}, ckpt_path)
 
     model.train()
     warm_s = 0.0
     while step < total and (budget is None or time.time() - t_start < budget):
-        lr = _lr(step, total, cfg, progress())
+        lr = _lr(cfg.warmup if continuation else step, total, cfg, progress())
         for g in opt.param_groups:
             g["lr"] = lr
         b = _tensors(pool.batch(cfg.batch, cfg.crop), device)
@@ -149,7 +156,7 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
         done = step >= total or (budget is not None and time.time() - t_start >= budget)
         if step % cfg.val_every == 0 or done:
             rec = {"step": step, "lr": lr, "train_loss": float(np.mean(running)),
-                   "elapsed_s": round(time.time() - t_start, 1), **validate(model, val_samples, device)}
+                   "elapsed_s": round(prior_s + time.time() - t_start, 1), **validate(model, val_samples, device)}
             running = []
             metrics_fh.write(json.dumps(rec) + "\n")
             metrics_fh.flush()
@@ -160,7 +167,7 @@ def train(cfg: TrainConfig, out: Path, *, pack: D.Pack, seed: int = 0, resume: b
     save()
     metrics_fh.close()
     model = model.cpu().eval()
-    wall = time.time() - t_start
+    wall = prior_s + time.time() - t_start
     meta = {"config": cfg.model, "model_config": CONFIGS[cfg.model].to_dict(), "log2_p": D.LOG2_P,
             "offset": D.OFFSET, "thumb": D.THUMB, "seed": seed, "steps": step, "train_wall_s": round(wall),
             "train_config": asdict(cfg), "parameters": n_params, "torch": torch.__version__}
