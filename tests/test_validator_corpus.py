@@ -90,13 +90,9 @@ def test_every_corpus_file_checks_without_internal_failures(path: Path):
 #       boost max 5.656854, expects to be >= content boost min 8.000000"), as our verdict does, so for decoding
 #       this is no difference (see test_min_gt_max_is_rejected_by_both below).
 #
-# Every other corpus file must agree.  When this test was written one modelling gap outside the structure/mpf
-# families remained (reported to the lead; the failure message gives the live list):
-#   * android-samples__*.jpg (3 files): the primary's hdrgm and GContainer live only in its ExtendedXMP
-#     (xmp.extended-properties), so six.hdrgm is false and hdrgm.primary-missing is not reported; the libultrahdr
-#     hdrgm route (libultrahdr never reads the primary's XMP) then does not apply, although libultrahdr decodes
-#     these files.  Adding "xmp.extended-properties" to that route's first `when` alternative in
-#     specs/viewers.toml gives 92/94 (97.9%), the two Apple files being the only differences.
+# Every other corpus file must agree: 92/94 (97.9%) when last run.  The android-samples__*.jpg files keep hdrgm
+# and GContainer only in the primary's ExtendedXMP; presence counts the ExtendedXMP (Skia reads it too), so they
+# agree.
 KNOWN_DIFFERENCES = {
     "libavif__apple_gainmap_new.jpg": "libultrahdr 1.4 cannot read Apple gain maps; 2.x can",
     "libavif__apple_gainmap_old.jpg": "libultrahdr 1.4 cannot read Apple gain maps; 2.x can",

@@ -468,11 +468,13 @@ def junk_between_stale(t: Target, rng: random.Random):
 
 # ---------------------------------------------------------------------------------------------- XMP
 def _replace_payload(t: Target, seg: Segment, payload: bytes) -> bytes:
-    start, end = _span(seg)
-    n = len(payload) + 2
-    if n > 0xFFFF:
+    """``seg`` (a segment of ``t.gmf``) with a new payload; MPF sizes and offsets recomputed (one fault only)."""
+    if len(payload) > 65533:
         raise NotApplicable("payload too large for one segment")
-    return t.data[:start] + bytes((0xFF, seg.marker, n >> 8, n & 0xFF)) + payload + t.data[end:]
+    gmf = t.fresh()
+    twin = next(item for _, item in gmf.walk() if isinstance(item, Segment) and item.offset == seg.offset)
+    twin.payload = payload
+    return gmf.to_bytes(recompute=True)
 
 
 def _edit_gainmap_xmp(t: Target, packet: bytes) -> bytes:
@@ -580,7 +582,7 @@ def xmp_malformed(t: Target, rng: random.Random):
 def xmp_deep(t: Target, rng: random.Random):
     """Deeply nested XML inside the gain map's rdf:Description (beyond the parser's depth limit)."""
     seg, packet = t.hdrgm_packet()
-    depth = rng.choice((xmp.MAX_DEPTH + 1, 200, 2000, 20000))
+    depth = rng.choice((xmp.MAX_DEPTH + 1, 200, 2000, 9000))  # 9000 still fits one APP1
     nest = b"<a>" * depth + b"x" + b"</a>" * depth
     wrapped = b'<gmtest:Deep xmlns:gmtest="urn:gainmap:testing:1.0/">' + nest + b"</gmtest:Deep>"
     at = packet.rindex(b"</rdf:Description>") if b"</rdf:Description>" in packet else -1
