@@ -120,6 +120,17 @@ def test_metadata_is_sdr_base_single_channel(name):
     assert not md.base_is_hdr
 
 
+@pytest.mark.parametrize("space", ["srgb", "Display P3", "display-p3", "p3", "bt2020", "rec.709"])
+def test_colour_space_spellings(space):
+    pred = get_predictor("heuristic").predict(smooth_image(16, 16), space)
+    assert pred.gainmap.shape == (4, 4)
+
+
+def test_colour_space_changes_heuristic_luminance():
+    red = np.zeros((32, 32, 3), np.uint8) + np.array([255, 150, 150], np.uint8)
+    assert heuristic_gain(red, "bt2020")[16, 16] > heuristic_gain(red, "srgb")[16, 16]
+
+
 def test_accepts_grey_and_rgba_input():
     pred = get_predictor("heuristic")
     grey = pred.predict(np.full((10, 12), 200, np.uint8))

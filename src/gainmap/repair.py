@@ -451,8 +451,12 @@ def plan(report: Report, *, only: set[str] | None = None, strip_junk: bool = Fal
         if only and not ({f.id, name} & only):
             continue
         wanted.setdefault(name, []).append((f.id, f.offset))
-    if report.gainmap is None:  # not a gain-map file (or its map is gone): nothing here restores pixels
-        wanted = {k: v for k, v in wanted.items() if k in ("strip-junk",)}
+    signalled = bool(report.metadata) or report.six.get("hdrgm") or report.six.get("iso_primary")
+    if report.gainmap is None or not signalled:
+        # not a gain-map file (a stereo MPO, say) or its map is gone: nothing here restores pixels
+        wanted = {k: v for k, v in wanted.items() if k == "strip-junk"}
+        return [PlannedAction(n, tuple(i for i, _ in wanted[n]), tuple(o for _, o in wanted[n]))
+                for n in ACTION_ORDER if n in wanted]
     elif report.metadata == ("apple",) and (not only or {"convert-apple"} & only):
         wanted.setdefault("convert-apple", []).append(("apple.gainmap", None))
     for six_id, name in (("six.iso_primary", "add-iso-version"), ("six.iso_gainmap", "iso-from-hdrgm"),

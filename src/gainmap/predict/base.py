@@ -29,14 +29,29 @@ OFFSET = 1.0 / 64.0
 #: The smallest alternate headroom a prediction declares (stops), so base and alternate headroom differ.
 MIN_HEADROOM = 0.05
 
-#: Rec.709/sRGB, Display P3 and BT.2020 luminance weights of linear RGB, by accepted colour-space name.
+#: Luminance weights of linear RGB per canonical colour-space name (:func:`gainmap.hdr.color.canonical_name`
+#: accepts the other spellings: "bt709", "p3", "rec2020", ...).
 LUMA_WEIGHTS: dict[str, tuple[float, float, float]] = {
     "srgb": (0.2126, 0.7152, 0.0722),
-    "bt709": (0.2126, 0.7152, 0.0722),
     "display-p3": (0.2290, 0.6917, 0.0793),
-    "p3": (0.2290, 0.6917, 0.0793),
     "bt2020": (0.2627, 0.6780, 0.0593),
 }
+
+
+def canonical_space(colour_space: str) -> str:
+    """The canonical colour-space name, or :class:`GainMapError` naming the accepted ones."""
+    try:
+        from gainmap.hdr.color import canonical_name
+    except ImportError:  # pragma: no cover - the colour module is part of the package
+        name = str(colour_space).strip().lower()
+    else:
+        try:
+            name = canonical_name(colour_space)
+        except ValueError as exc:
+            raise GainMapError(str(exc)) from None
+    if name not in LUMA_WEIGHTS:
+        raise GainMapError(f"unknown colour space {colour_space!r}; known: {', '.join(LUMA_WEIGHTS)}")
+    return name
 
 
 @dataclass(frozen=True)
@@ -139,8 +154,7 @@ def check_input(sdr: np.ndarray, colour_space: str, max_headroom: float | None, 
         raise GainMapError(f"SDR pixels must be H x W x 3, got shape {sdr.shape}")
     if sdr.dtype != np.uint8:
         raise GainMapError(f"SDR pixels must be uint8, got {sdr.dtype}")
-    if colour_space.lower() not in LUMA_WEIGHTS:
-        raise GainMapError(f"unknown colour space {colour_space!r}; known: {', '.join(LUMA_WEIGHTS)}")
+    canonical_space(colour_space)
     if max_headroom is not None and not (math.isfinite(max_headroom) and max_headroom > 0):
         raise GainMapError(f"max_headroom must be a positive number of stops, got {max_headroom!r}")
     if not (isinstance(gainmap_scale, (int, np.integer)) and gainmap_scale >= 1):

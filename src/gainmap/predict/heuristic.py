@@ -29,6 +29,7 @@ from PIL import Image
 from gainmap.predict.base import (
     LUMA_WEIGHTS,
     Prediction,
+    canonical_space,
     check_input,
     make_prediction,
     map_shape,
@@ -78,7 +79,7 @@ def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
 
 def heuristic_gain(sdr: np.ndarray, colour_space: str = "srgb", peak: float = PEAK_STOPS) -> np.ndarray:
     """The log2 gain field (stops, float32) at the resolution of ``sdr`` (H x W x 3 uint8)."""
-    weights = np.asarray(LUMA_WEIGHTS[colour_space.lower()], np.float32)
+    weights = np.asarray(LUMA_WEIGHTS[canonical_space(colour_space)], np.float32)
     lin = _SRGB_LUT[sdr]
     y_lin = lin @ weights
     y = np.where(y_lin <= 0.0031308, y_lin * 12.92, 1.055 * np.power(y_lin, 1 / 2.4) - 0.055).astype(np.float32)
