@@ -251,3 +251,14 @@ def test_progress_line_shows_rate_and_failures():
     fuzz(lambda data: True, count=3, seed=0, viewer="libultrahdr", minimise_time=0, progress=stream)
     text = stream.getvalue()
     assert "\r" in text and "/s" in text and "failures" in text and text.endswith("\n")
+
+
+def test_gainmap_fuzz_command_line(tmp_path, faulty, capsys):
+    from gainmap.cli import main
+
+    code = main(["fuzz", "--cmd", faulty, "--count", "3", "--viewer", "none", "--out", str(tmp_path / "o"),
+                 "--mutators", "mpf-offset", "--quiet"])
+    assert code in (0, 1)
+    assert "3 inputs" in capsys.readouterr().out
+    assert main(["fuzz", "--cmd", "/no/such/decoder", "--count", "1", "--quiet"]) == 2
+    assert "cannot run" in capsys.readouterr().err

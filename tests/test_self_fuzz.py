@@ -118,3 +118,11 @@ def test_command_line(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "12 inputs" in out and "no failures" in out
+
+
+def test_known_failures_can_be_ignored():
+    found = [selffuzz.SelfFailure("idempotence", "second repair changed the file (convert-apple...)"),
+             selffuzz.SelfFailure("exception", "read: KeyError at x.py:1 (f)")]
+    assert [f.kind for f in selffuzz._unignored(found, ["convert-apple"])] == ["exception"]
+    assert selffuzz._unignored(found, ["idempotence", "exception"]) == []
+    assert selffuzz._unignored(found, []) == found

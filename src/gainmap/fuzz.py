@@ -497,8 +497,6 @@ def fuzz(target: Callable[[bytes], object] | str, *, seed: int = 0, count: int |
     ours = OurVerdict(viewer) if viewer else None
     stream = InputStream(seed, base, mutators)
     out_dir = Path(out) if out is not None else None
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
     result = FuzzResult()
     seen: dict[tuple[str, str, str], FuzzFailure] = {}
     bar = Progress(progress, count)
@@ -592,6 +590,7 @@ def _same_failure(failure: FuzzFailure, run: Callable[[bytes], Outcome], ours: O
 
 
 def _write(out_dir: Path, failure: FuzzFailure, number: int) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{number:03d}-{failure.kind}-{_slug(failure.detail)}-{_slug(failure.origin)}"
     path = out_dir / f"{stem}.jpg"
     path.write_bytes(failure.minimised if failure.minimised is not None else failure.data)
@@ -600,6 +599,7 @@ def _write(out_dir: Path, failure: FuzzFailure, number: int) -> None:
 
 
 def _write_index(out_dir: Path, result: FuzzResult, target: str, seed: int, viewer: str | None) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
     index = {"target": target, "seed": seed, "viewer": viewer, "runs": result.runs,
              "elapsed_s": round(result.elapsed, 3), "rate_per_s": round(result.rate, 2),
              "statuses": dict(result.statuses), "failures": [f.to_json() for f in result.failures]}
@@ -679,5 +679,18 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     return 1 if result.failures else 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``gainmap fuzz ARGS`` (the CLI passes the arguments after ``fuzz`` straight here)."""
+    from gainmap.cli import EXIT_USAGE, UsageError
+
+    try:
+        return cmd_fuzz(argparse.Namespace(rest=list(sys.argv[1:] if argv is None else argv)))
+    except UsageError as exc:
+        print(f"gainmap fuzz: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
 __all__ = ["CallableTarget", "CommandTarget", "FuzzFailure", "FuzzInput", "FuzzResult", "InputStream", "Outcome",
-           "OurVerdict", "cmd_fuzz", "fuzz", "minimise", "parse_codes"]
+           "OurVerdict", "cmd_fuzz", "fuzz", "main", "minimise", "parse_codes"]

@@ -356,6 +356,8 @@ def convert_apple(gmf: GainMapFile, state: RepairState) -> str:
 
     head = apple.apple_headroom(gmf)
     gm = _gainmap(gmf)
+    if set(gmf.metadata_sources()) - {"apple"}:
+        return "not needed: the gain map already carries ISO 21496-1 or hdrgm metadata (converted before)"
     if head is None or head.linear <= 1.0:
         raise RepairError("Apple gain map without a usable headroom (no HDRGainMapHeadroom, no maker-note tag 33)")
     pixels = _decode_gray(gm)
@@ -468,6 +470,8 @@ def plan(report: Report, *, only: set[str] | None = None, strip_junk: bool = Fal
         if report.gainmap is None:
             continue
         wanted.setdefault(name, []).append((six_id, None))
+    if set(report.metadata) - {"apple"}:  # already carries ISO or hdrgm: converting again would re-map the map
+        wanted.pop("convert-apple", None)
     for big, small in _SUBSUMES.items():
         if big in wanted:
             for name in small & wanted.keys():

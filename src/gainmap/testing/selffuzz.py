@@ -226,6 +226,10 @@ class SelfFuzzStats:
         self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
 
 
+def _unignored(found: list[SelfFailure], ignore: Iterable[str]) -> list[SelfFailure]:
+    return [f for f in found if not any(i in f"{f.kind}: {f.detail}" for i in ignore)]
+
+
 def _family(origin: str) -> str:
     """Origins grouped for the summary: targeted mutators under one name."""
     if origin in MUTATORS:
@@ -263,8 +267,10 @@ def _save(out: Path, failure: SelfFailure, data: bytes, minimised: bytes, index:
 
 def run(seed: int, count: int | None, *, duration: float | None = None, time_limit: float = 5.0,
         out: Path | None = None, corpus_dirs: Iterable[Path] = DEFAULT_CORPORA, job: int = 0, jobs: int = 1,
-        idempotence_every: int = 8, minimise_time: float = 10.0, progress: bool = True) -> SelfFuzzStats:
-    """Run inputs ``job, job + jobs, ...`` below ``count`` (or until ``duration`` s pass)."""
+        idempotence_every: int = 8, minimise_time: float = 10.0, progress: bool = True,
+        ignore: Iterable[str] = ()) -> SelfFuzzStats:
+    """Run inputs ``job, job + jobs, ...`` below ``count`` (or until ``duration`` s pass); failures whose
+    "kind: detail" contains one of ``ignore`` (known, open bugs) are not counted."""
     from gainmap.fuzz import minimise
 
     inputs = SelfInputs(seed, load_corpus(corpus_dirs))
@@ -274,8 +280,8 @@ def run(seed: int, count: int | None, *, duration: float | None = None, time_lim
     while (count is None or index < count) and (duration is None or time.monotonic() - start < duration):
         origin, data = inputs[index]
         t0 = time.monotonic()
-        found = exercise_bounded(data, time_limit, idempotence=idempotence_every > 0
-                                 and index % idempotence_every == 0)
+        found = _unignored(exercise_bounded(data, time_limit, idempotence=idempotence_every > 0
+                                            and index % idempotence_every == 0), ignore)
         took = time.monotonic() - t0
         if took > stats.slowest:
             stats.slowest, stats.slowest_index = took, index
@@ -308,16 +314,16 @@ def run(seed: int, count: int | None, *, duration: float | None = None, time_lim
 
 
 def _job(args: tuple) -> SelfFuzzStats:
-    seed, count, duration, time_limit, out, corpus, job, jobs, idem, mini = args
+    seed, count, duration, time_limit, out, corpus, job, jobs, idem, mini, ignore = args
     return run(seed, count, duration=duration, time_limit=time_limit, out=out, corpus_dirs=corpus, job=job,
-               jobs=jobs, idempotence_every=idem, minimise_time=mini, progress=job == 0)
+               jobs=jobs, idempotence_every=idem, minimise_time=mini, progress=job == 0, ignore=ignore)
 
 
-def _atheris(argv: list[str], time_limit: float) -> int:  # pragma: no cover - needs atheris
+def _atheris(argv: list[str], time_limit: float, ignore: Iterable[str]) -> int:  # pragma: no cover - atheris
     import atheris
 
     def one_input(data: bytes) -> None:
-        found = exercise_bounded(data, time_limit)
+        found = _unignored(exercise_bounded(data, time_limit), ignore)
         if found:
             raise RuntimeError(f"{found[0].kind}: {found[0].detail}\n{found[0].trace}")
 
@@ -342,10 +348,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idempotence-every", type=int, default=8, metavar="N",
                    help="repair twice on every Nth input (0: never)")
     p.add_argument("--minimise-time", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument("--ignore", action="append", default=[], metavar="TEXT",
+                   help='skip failures whose "kind: detail" contains TEXT (known open bugs); repeatable')
     p.add_argument("--atheris", action="store_true", help="coverage-guided fuzzing with atheris/libFuzzer")
     args, rest = p.parse_known_args(argv)
     if args.atheris:
-        return _atheris(rest, args.time_limit)
+        return _atheris(rest, args.time_limit, args.ignore)
     if rest:
         p.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.memory_mb > 0:
@@ -353,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = tuple(args.corpus) if args.corpus else DEFAULT_CORPORA
     jobs = max(1, args.jobs)
     common = (args.seed, args.count, args.duration, args.time_limit, args.out, corpus)
-    tail = (args.idempotence_every, args.minimise_time)
+    tail = (args.idempotence_every, args.minimise_time, tuple(args.ignore))
     if jobs == 1:
         stats = _job((*common, 0, 1, *tail))
     else:
