@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checkhelpers import only
+from checkhelpers import report_findings as findings
 from conftest import FIXTURES, corpus_params, fixture_files
 from gainmap.checks.sync import close, differences
 from gainmap.container import GainMapFile, read
@@ -59,16 +61,8 @@ def put(fmt: str, at: int, *values: int) -> Callable[[bytearray], None]:
     return lambda body: struct.pack_into(">" + fmt, body, at, *values)
 
 
-def findings(data: bytes, fid: str | None = None):
-    report = check_bytes(data, "variant.jpg")
-    assert not [f for f in report.findings if f.id == "internal.check-failed"], report.findings
-    return [f for f in report.findings if fid is None or f.id == fid]
 
 
-def only(data: bytes, fid: str):
-    found = findings(data, fid)
-    assert found, f"{fid} not reported; got {sorted({f.id for f in findings(data)})}"
-    return found
 
 
 def at(data: bytes, f) -> bytes:

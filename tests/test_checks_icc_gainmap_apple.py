@@ -12,18 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from checkhelpers import get, ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
 from gainmap.assemble import assemble
 from gainmap.checks import apple as apple_checks
 from gainmap.checks import gainmap as gainmap_checks
 from gainmap.checks import icc as icc_checks
-from gainmap.checks.registry import Finding, registered, run_checks
+from gainmap.checks.registry import Finding, registered
 from gainmap.container import GainMapFile, read
 from gainmap.metadata import GainMapMetadata
 from gainmap.scanner import Segment
 from gainmap.schema import icc, iso21496
 from gainmap.schema.exif import EXIF_IDENT
-from gainmap.validate import CheckContext
 
 MODULES = {icc_checks.__name__, gainmap_checks.__name__, apple_checks.__name__}
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ in MODULES for i in rc.ids}
@@ -31,25 +31,12 @@ MD = GainMapMetadata(gain_map_min=(0.0,), gain_map_max=(2.0,), gamma=(1.0,), bas
                      alternate_offset=(1 / 64,), base_hdr_headroom=0.0, alternate_hdr_headroom=2.0)
 
 
-def findings(data: bytes, gmf: GainMapFile | None = None) -> list[Finding]:
-    gmf = gmf if gmf is not None else read(data)
-    out = run_checks(CheckContext(gmf, data), [rc for rc in registered() if rc.fn.__module__ in MODULES])
-    assert not [f for f in out if f.id == "internal.check-failed"], out
-    return out
 
 
-def ids(found: list[Finding]) -> set[str]:
-    return {f.id for f in found}
 
 
-def get(found: list[Finding], fid: str) -> list[Finding]:
-    hits = [f for f in found if f.id == fid]
-    assert hits, (fid, found)
-    return hits
 
 
-def valid(name: str = "ultrahdr.jpg") -> bytes:
-    return (FIXTURES / "valid" / name).read_bytes()
 
 
 def jpeg(w: int, h: int, mode: str = "RGB") -> bytes:
@@ -421,3 +408,7 @@ def test_grayscale_primary_is_not_a_libultrahdr_base():
     assert not report.viewers["libultrahdr"].hdr and report.viewers["chrome"].hdr
     valid = _check((FIXTURES / "valid" / "ultrahdr.jpg").read_bytes())
     assert "gainmap.base-format" not in {f.id for f in valid.findings}
+
+
+def findings(data: bytes, gmf: GainMapFile | None = None) -> list[Finding]:
+    return module_findings(data, MODULES, gmf)

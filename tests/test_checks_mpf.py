@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from checkhelpers import get, ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
 from gainmap.checks import mpf as mpf_checks
-from gainmap.checks.registry import Finding, registered, run_checks
+from gainmap.checks.registry import Finding, registered
 from gainmap.container import GainMapFile, read
 from gainmap.scanner import Segment
 from gainmap.schema import mpf as mpf_schema
-from gainmap.validate import CheckContext
 
 MODULE = mpf_checks.__name__
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == MODULE for i in rc.ids}
@@ -29,25 +29,12 @@ ATTR_IFD = 50
 ENTRY0, ENTRY1 = 54, 70
 
 
-def findings(data: bytes, gmf: GainMapFile | None = None) -> list[Finding]:
-    gmf = gmf if gmf is not None else read(data)
-    out = run_checks(CheckContext(gmf, data), [rc for rc in registered() if rc.fn.__module__ == MODULE])
-    assert not [f for f in out if f.id == "internal.check-failed"], out
-    return out
 
 
-def ids(found: list[Finding]) -> set[str]:
-    return {f.id for f in found}
 
 
-def get(found: list[Finding], fid: str) -> list[Finding]:
-    hits = [f for f in found if f.id == fid]
-    assert hits, (fid, found)
-    return hits
 
 
-def valid(name: str = "ultrahdr.jpg") -> bytes:
-    return (FIXTURES / "valid" / name).read_bytes()
 
 
 def mpf_seg(data: bytes) -> Segment:
@@ -286,3 +273,7 @@ def test_any_moved_gainmap_offset_is_reported(delta):
 def test_random_mpf_bytes_never_crash(pos, value):
     bad, _ = patch(valid(), pos, bytes([value]))
     assert all(f.id in MODULE_IDS for f in findings(bad))
+
+
+def findings(data: bytes, gmf: GainMapFile | None = None) -> list[Finding]:
+    return module_findings(data, {MODULE}, gmf)

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from checkhelpers import ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
 from gainmap.checks import structure
-from gainmap.checks.registry import Finding, registered, run_checks
+from gainmap.checks.registry import Finding, registered
 from gainmap.container import JpegImage, read
 from gainmap.errors import Problem
 from gainmap.validate import CheckContext
@@ -23,15 +24,9 @@ MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == structure.__name__
 
 def findings(data: bytes, gmf=None) -> list[Finding]:
     """Run only this module's checks; no check may crash."""
-    gmf = gmf if gmf is not None else read(data)
-    ctx = CheckContext(gmf, data)
-    out = run_checks(ctx, [rc for rc in registered() if rc.fn.__module__ == structure.__name__])
-    assert not [f for f in out if f.id == "internal.check-failed"], out
-    return out
+    return module_findings(data, {structure.__name__}, gmf)
 
 
-def ids(found: list[Finding]) -> set[str]:
-    return {f.id for f in found}
 
 
 def one(found: list[Finding], fid: str) -> Finding:
@@ -40,8 +35,6 @@ def one(found: list[Finding], fid: str) -> Finding:
     return hits[0]
 
 
-def valid(name: str = "ultrahdr.jpg") -> bytes:
-    return (FIXTURES / "valid" / name).read_bytes()
 
 
 def plain_jpeg(w: int = 32, h: int = 24) -> bytes:

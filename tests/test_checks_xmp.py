@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from checkhelpers import only
+from checkhelpers import report_findings as findings
 from conftest import FIXTURES, corpus_params, fixture_files
 from gainmap.container import GainMapFile, read
 from gainmap.scanner import Segment
@@ -50,16 +52,8 @@ def edited(role: str, fn: Callable[[str], str | bytes], name: str = "ultrahdr.jp
     return save(gmf)
 
 
-def findings(data: bytes, fid: str | None = None):
-    report = check_bytes(data, "variant.jpg")
-    assert not [f for f in report.findings if f.id == "internal.check-failed"], report.findings
-    return [f for f in report.findings if fid is None or f.id == fid]
 
 
-def only(data: bytes, fid: str):
-    found = findings(data, fid)
-    assert found, f"{fid} not reported; got {sorted({f.id for f in findings(data)})}"
-    return found
 
 
 def plain_jpeg(xmp_packet: bytes | None = None) -> bytes:

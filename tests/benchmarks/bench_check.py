@@ -7,11 +7,9 @@ exiftool -validate (the nearest peer diagnostic) measured in the same run.
 from __future__ import annotations
 
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,18 +18,8 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 
-def timeit(fn, repeat: int = 9) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
-    from bench_read import make_12mp
+    from bench_read import make_12mp, timeit
 
     from gainmap.validate import check_bytes, load_checks
 
