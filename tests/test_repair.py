@@ -199,17 +199,23 @@ def _mutate(data: bytes, kind: str, amount: int) -> bytes:
     if kind == "junk":
         end = gmf.primary.end
         return bytes(b[:end] + bytes(amount % 200 + 1) + b[end:])
+    if kind == "junk-soi":  # not provably padding, so repair keeps it; it even starts like a JPEG
+        end = gmf.primary.end
+        return bytes(b[:end] + b"\xff\xd8\xd9" + b"junk" * (amount % 50) + b[end:])
     raise AssertionError(kind)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([p for p in VALID if not p.name.startswith("apple")]),
-       st.sampled_from(["mpf-offset", "mpf-size", "drop", "junk"]), st.integers(-5000, 5000))
+       st.sampled_from(["mpf-offset", "mpf-size", "drop", "junk", "junk-soi"]), st.integers(-5000, 5000))
 def test_mutated_valid_fixtures_repair_to_clean_files_with_the_same_hdr(path, kind, amount):
     original = path.read_bytes()
     mutated = _mutate(original, kind, amount)
     result = repair(mutated)
     assert not result.after.has_errors, [(f.id, f.message) for f in result.after.findings if f.severity == "error"]
+    assert not repair(result.data).changed  # one repair is enough
+    fixed = read(result.data)
+    assert set(fixed.locations.values()) == {fixed.gainmap.offset}  # MPF, GContainer and scan agree
     assert primary_fingerprint(read(result.data).primary) == primary_fingerprint(read(original).primary)
     want, got = _uhdr(original), _uhdr(result.data)
     if want is not None and kind != "drop":

@@ -565,16 +565,53 @@ def test_set_container_directory_corrects_and_reorders():
     out = set_container_directory(base, 31337)
     x = parse_xmp_packet(out)
     assert x.container_description_index == 0 and x.problems == []
+    # the gain map follows the primary directly (gap 0), so the GainMap item moves before the MP4's
     assert [(i.semantic, i.mime, i.length, i.padding) for i in x.container_items] == [
-        ("Primary", "image/jpeg", None, 0), ("MotionPhoto", "video/mp4", 500, None), ("GainMap", "image/jpeg", 31337,
-                                                                                      None)]
-    assert x.container_items[2].raw["Length"] == "31337"  # element form kept
+        ("Primary", "image/jpeg", None, 0), ("GainMap", "image/jpeg", 31337, None), ("MotionPhoto", "video/mp4", 500,
+                                                                                     None)]
+    assert x.container_items[1].raw["Length"] == "31337"  # element form kept
     for ns in (CONTAINER_NS, ITEM_NS):
         assert any(d.element == "Description" and d.description_index == 0 for d in x.declarations(ns))
     assert ("{urn:o}keep", "yes") in {(k, v) for _, k, v in non_ns_facts(out, set())}
     assert set_container_directory(out, 31337) == out
     again = parse_xmp_packet(set_container_directory(out, 7))
     assert [i.length for i in again.container_items if i.semantic == "GainMap"] == [7]
+
+
+def _placed(x) -> int:
+    items = x.container_items
+    k = next(i for i, it in enumerate(items) if it.semantic == "GainMap")
+    return (items[0].padding or 0) + sum(it.length for it in items[1:k])
+
+
+@pytest.mark.parametrize("gap", [0, 3, 500, 501, 4000])
+def test_set_container_directory_places_the_gainmap_gap_bytes_after_the_primary(gap):
+    directory = (f'<Container:Directory xmlns:Container="{CONTAINER_NS}" xmlns:Item="{ITEM_NS}"><rdf:Seq>'
+                 '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" Item:Mime="image/jpeg"/>'
+                 '</rdf:li><rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Depth" '
+                 'Item:Mime="image/jpeg" Item:Length="500"/></rdf:li>'
+                 '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" Item:Mime="image/jpeg" '
+                 'Item:Length="9"/></rdf:li></rdf:Seq></Container:Directory>')
+    base = packet(directory, 'hdrgm:Version="1.0"')
+    x = parse_xmp_packet(set_container_directory(base, 1234, gap))
+    assert x.problems == [] and _placed(x) == gap
+    semantics = [i.semantic for i in x.container_items]
+    # the Depth item's 500 bytes fit before the gain map only when the gap holds them
+    assert semantics == (["Primary", "Depth", "GainMap"] if gap >= 500 else ["Primary", "GainMap", "Depth"])
+    padding = x.container_items[0].padding
+    assert padding == ((gap - 500 if gap >= 500 else gap) or None)  # no Padding written when it would be 0
+
+
+def test_set_container_directory_resets_a_stale_padding_and_rejects_bad_gaps():
+    directory = (f'<Container:Directory xmlns:Container="{CONTAINER_NS}" xmlns:Item="{ITEM_NS}"><rdf:Seq>'
+                 '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" Item:Padding="77"/>'
+                 '</rdf:li></rdf:Seq></Container:Directory>')
+    x = parse_xmp_packet(set_container_directory(packet(directory, ""), 50))
+    assert [(i.semantic, i.length, i.padding) for i in x.container_items] == [("Primary", None, 0),
+                                                                              ("GainMap", 50, None)]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(SchemaError):
+            set_container_directory(packet(directory, ""), 50, bad)
 
 
 def test_ensure_primary_version_moves_version_to_an_attribute():

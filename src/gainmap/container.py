@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gainmap.errors import NotAJpegError, Problem, SchemaError
 from gainmap.scanner import Item, Segment, scan_image
-from gainmap.schema.jpeg import PROGRESSIVE_SOF, SOF_MARKERS, SOS, FrameHeader
+from gainmap.schema.jpeg import PROGRESSIVE_SOF, SOF_MARKERS, SOI, SOS, FrameHeader
 
 if TYPE_CHECKING:
     from gainmap.metadata import GainMapMetadata
@@ -459,7 +459,8 @@ class _Reader:
             if start is None:
                 break
             image, probs = self._image(start)
-            if start not in wanted and not _plausible(image):
+            if start not in wanted and not _plausible(image) or start in wanted and self._plausible_inside(image):
+                # a scan hit that is no image, or a located FF D8 that is junk before the real SOI
                 failed += 1
                 if failed > _MAX_FAILED_CANDIDATES:
                     break
@@ -481,6 +482,19 @@ class _Reader:
         gmf = GainMapFile(parts, self.label, self.problems, _original=data)
         self._link(gmf, targets)
         return gmf
+
+    def _plausible_inside(self, image: JpegImage) -> bool:
+        """Whether ``image`` (found at a located offset) swallowed a well-formed image: a second SOI before its
+        frame header where a plausible image starts.  libjpeg refuses the second SOI, so the offset points at
+        junk before that image, not at an image."""
+        for item in image.items[1:]:
+            if not isinstance(item, Segment):
+                continue
+            if item.marker in SOF_MARKERS or item.marker == SOS:
+                return False
+            if item.marker == SOI:
+                return _plausible(self._image(item.offset)[0])
+        return False
 
     def _next_candidate(self, pos: int, wanted: list[int]) -> int | None:
         found = self.data.find(_SOI_SIG, pos)
@@ -524,7 +538,7 @@ class _Reader:
         mpf_loc = None
         for i, im in enumerate(gmf.mpf_links[1:], start=1):
             target = seg.offset + 8 + info.entries[i].offset if seg is not None else None
-            if im is not None and _has_gainmap_metadata(im):
+            if im is not None and has_gainmap_metadata(im):
                 mpf_loc = im.offset
                 break
             if mpf_loc is None and target is not None:
@@ -542,7 +556,7 @@ class _Reader:
         for key in ("mpf", "container", "scan"):
             loc = gmf.locations[key]
             im = gmf.image_at(loc) if loc is not None else None
-            if im is not None and im is not primary and _has_gainmap_metadata(im):
+            if im is not None and im is not primary and has_gainmap_metadata(im):
                 gm = im
                 break
         if gm is None:  # no metadata anywhere: take a located image unless MPF says it is something else
@@ -562,7 +576,7 @@ def _plausible(image: JpegImage) -> bool:
     return image.frame is not None and (image.complete or bool(image.scans()))
 
 
-def _has_gainmap_metadata(image: JpegImage) -> bool:
+def has_gainmap_metadata(image: JpegImage) -> bool:
     iso = image.iso
     if iso is not None and iso.layout != "version-only":
         return True

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from gainmap.checks.catalogue import catalogue
-from gainmap.container import GainMapFile, JpegImage, read
+from gainmap.container import GainMapFile, JpegImage, has_gainmap_metadata, read
 from gainmap.errors import GainMapError, SchemaError
 from gainmap.metadata import GainMapMetadata, MetadataConversionError
 from gainmap.report import Report
@@ -252,8 +252,16 @@ def add_hdrgm_version(gmf: GainMapFile, state: RepairState) -> str:
 @action("fix-container")
 def fix_container(gmf: GainMapFile, state: RepairState) -> str:
     gm = _gainmap(gmf)
-    _set_xmp(gmf.primary, lambda p: xmp.set_container_directory(p, gm.size))
-    return "added/corrected the GContainer Directory (Primary, GainMap with Item:Length)"
+    gap = _bytes_between(gmf, gmf.primary, gm)
+    _set_xmp(gmf.primary, lambda p: xmp.set_container_directory(p, gm.size, gap))
+    padding = f"; Primary Item:Padding covers the {gap} byte(s) before the gain map" if gap else ""
+    return f"added/corrected the GContainer Directory (Primary, GainMap with Item:Length){padding}"
+
+
+def _bytes_between(gmf: GainMapFile, first: JpegImage, second: JpegImage) -> int:
+    """How many bytes the parts strictly between two parts of the file take (as the file is now)."""
+    a, b = gmf.parts.index(first), gmf.parts.index(second)
+    return sum(p.size for p in gmf.parts[a + 1:b]) if b > a else 0
 
 
 @action("add-icc")
@@ -290,10 +298,18 @@ def remove_gainmap_icc(gmf: GainMapFile, state: RepairState) -> str:
     return f"removed {len(removed)} ICC chunk(s) from the gain map (unused when the base colour space applies)"
 
 
-def _mpf_payload(gmf: GainMapFile) -> tuple[bytes, list[JpegImage]]:
-    images = gmf.images
+def _mpf_images(gmf: GainMapFile) -> list[JpegImage]:
+    """The images an MP index should list: primary, gain map, then the other images, except those that carry
+    gain-map metadata of their own (MPF readers take the first listed image with metadata as the gain map, so
+    listing a rival would move the gain map away from the image the repair worked on)."""
     gm = gmf.gainmap
-    order = [images[0]] + ([gm] if gm is not None else []) + [im for im in images[1:] if im is not gm]
+    others = [im for im in gmf.images[1:] if im is not gm and not (gm is not None and has_gainmap_metadata(im))]
+    return [gmf.primary] + ([gm] if gm is not None else []) + others
+
+
+def _mpf_payload(gmf: GainMapFile) -> tuple[bytes, list[JpegImage]]:
+    gm = gmf.gainmap
+    order = _mpf_images(gmf)
     types = {}
     old = gmf.primary.mpf
     for i, im in enumerate(gmf.mpf_links):
@@ -341,9 +357,7 @@ def recompute_mpf(gmf: GainMapFile, state: RepairState) -> str:
     info = gmf.primary.mpf
     if info is None or not info.entries:
         return rebuild_mpf(gmf, state)
-    gm = gmf.gainmap
-    others = [im for im in gmf.images[1:] if im is not gm]
-    wanted = [gmf.primary] + ([gm] if gm is not None else []) + others
+    wanted = _mpf_images(gmf)
     if len(info.entries) != len(wanted):
         return rebuild_mpf(gmf, state)
     gmf.mpf_links = wanted

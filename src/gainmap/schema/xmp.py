@@ -1142,15 +1142,21 @@ def _new_item(seq: etree._Element, index: int, semantic: str) -> etree._Element:
     return item
 
 
-def set_container_directory(packet: bytes, gainmap_length: int) -> bytes:
+def set_container_directory(packet: bytes, gainmap_length: int, gap: int = 0) -> bytes:
     """Add or correct the GContainer Directory: Primary item first, a GainMap item with ``Item:Length``.
 
-    The Container and Item namespaces are declared on the first rdf:Description and the Directory is moved
-    there (later Directories are dropped).  Other items keep their order; a missing GainMap item is added
-    right after Primary.  Everything else in the packet is kept.
+    ``gap`` is the number of bytes between the primary's EOI and the gain map's SOI: the Primary item's
+    ``Item:Padding`` is set so that Padding plus the Lengths of the items between Primary and GainMap equals
+    it (when those Lengths do not fit, the GainMap item moves right after Primary).  Padding is written only
+    when it is not zero or the Primary item already had one.  The Container and Item namespaces are declared
+    on the first rdf:Description and the Directory is moved there (later Directories are dropped).  Other
+    items keep their order; a missing GainMap item is added right after Primary.  Everything else in the
+    packet is kept.
     """
     if isinstance(gainmap_length, bool) or not isinstance(gainmap_length, int) or gainmap_length <= 0:
         raise SchemaError(f"gain-map length must be a positive int, got {gainmap_length!r}")
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
+        raise SchemaError(f"gap before the gain map must be a non-negative int, got {gap!r}")
     doc = _load(packet)
     doc = _declare(doc, [("Container", CONTAINER_NS), ("Item", ITEM_NS)], exact_prefix=False)
     dir_tag = f"{{{CONTAINER_NS}}}Directory"
@@ -1196,13 +1202,37 @@ def set_container_directory(packet: bytes, gainmap_length: int) -> bytes:
     elif _item_get(gain, "Mime") is None:
         _item_set(gain, "Mime", "image/jpeg")
     _item_set(gain, "Length", str(gainmap_length))
+    padding = _place_gainmap_item(seq, gain, gap)
+    if padding or _item_get(primary_node, "Padding") is not None:
+        _item_set(primary_node, "Padding", str(padding))
     out = _serialize(doc.root)
     pkt = parse_xmp_packet(out)
-    lengths = [i.length for i in pkt.container_items if i.semantic == "GainMap"]
-    if (pkt.container_description_index != 0 or not pkt.container_items
-            or pkt.container_items[0].semantic != "Primary" or lengths != [gainmap_length]):
+    items = pkt.container_items
+    index = next((k for k, i in enumerate(items) if i.semantic == "GainMap"), 0)
+    placed = (items[0].padding or 0) + sum(i.length or 0 for i in items[1:index]) if items else -1
+    lengths = [i.length for i in items if i.semantic == "GainMap"]
+    if (pkt.container_description_index != 0 or not items or items[0].semantic != "Primary"
+            or lengths != [gainmap_length] or placed != gap):
         raise SchemaError("internal: the GContainer Directory did not read back as written")
     return out
+
+
+def _place_gainmap_item(seq: etree._Element, gain: etree._Element, gap: int) -> int:
+    """The Primary Padding that puts the GainMap item ``gap`` bytes after the primary's EOI; moves the item
+    right after Primary when the Lengths of the items before it are missing or exceed ``gap``."""
+    lis = _elements(seq)
+    gain_li = next(li for li in lis if _item_node(li)[0] is gain)
+    before = lis[1:lis.index(gain_li)]
+    lengths = []
+    for li in before:
+        node = _item_node(li)[0]
+        text = _item_get(node, "Length") if node is not None else None
+        lengths.append(_int(text) if text is not None else None)
+    if any(n is None or n < 0 for n in lengths) or sum(n or 0 for n in lengths) > gap:
+        _remove(gain_li)
+        _place_new(seq, gain_li, 1)
+        return gap
+    return gap - sum(n or 0 for n in lengths)
 
 
 def build_primary_xmp(gainmap_length: int) -> bytes:
