@@ -198,14 +198,3 @@ def test_corpus_edit_moves_the_gainmap_correctly():
         with Image.open(io.BytesIO(out)) as im:
             im.load()
 
-
-def test_an_offset_that_lands_on_junk_before_the_gainmap_is_not_taken_as_the_image():
-    """MPF points at FF D8 D9 followed by the real gain map: libjpeg stops at the second SOI, so the reader
-    keeps the three bytes as junk and finds the gain map at its own SOI (MPF is then simply wrong)."""
-    data = (fixture_files("valid")[0].parent / "iso_only.jpg").read_bytes()
-    end = read(data).primary.end
-    gmf = read(data[:end] + b"\xff\xd8\xd9" + data[end:])
-    assert [(g.offset, g.size, g.kind) for g in gmf.gaps] == [(end, 3, "junk")]
-    assert gmf.gainmap is not None and gmf.gainmap.offset == end + 3
-    assert gmf.locations == {"mpf": end, "container": None, "scan": end + 3}
-    assert gmf.to_bytes() == data[:end] + b"\xff\xd8\xd9" + data[end:]

@@ -199,9 +199,9 @@ def _mutate(data: bytes, kind: str, amount: int) -> bytes:
     if kind == "junk":
         end = gmf.primary.end
         return bytes(b[:end] + bytes(amount % 200 + 1) + b[end:])
-    if kind == "junk-soi":  # not provably padding, so repair keeps it; it even starts like a JPEG
+    if kind == "junk-soi":  # not provably padding, so repair keeps it; it even holds an SOI
         end = gmf.primary.end
-        return bytes(b[:end] + b"\xff\xd8\xd9" + b"junk" * (amount % 50) + b[end:])
+        return bytes(b[:end] + b"\x00\xff\xd8\xd9" + b"junk" * (amount % 50) + b[end:])
     raise AssertionError(kind)
 
 

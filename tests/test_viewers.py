@@ -84,12 +84,26 @@ def test_adobe_seq_form_with_iso_is_fine_for_libultrahdr():
 
 
 def test_libultrahdr_does_not_fall_back_from_invalid_iso():
-    findings = [F("iso.min-version", offset=2000, length=2)]
+    findings = [F("iso.min-version", offset=2000, length=2, image=1)]
     result = verdicts(ALL_SIX, findings)
     assert not result["libultrahdr"].hdr and result["libultrahdr"].because == ["iso.min-version"]
     # Skia does fall back to hdrgm, and libavif never read ISO.
     assert result["chrome"].hdr and result["chrome"].route == "hdrgm"
     assert result["libavif"].hdr
+
+
+def test_libultrahdr_reads_only_the_gainmaps_iso_block():
+    """The primary's version block is Skia's business; libultrahdr parses only the gain map's ISO payload."""
+    on_primary = verdicts(ALL_SIX, [F("iso.min-version", offset=40, length=2, image=0)])
+    assert on_primary["libultrahdr"].hdr and on_primary["libultrahdr"].route == "iso"
+    assert on_primary["chrome"].route == "hdrgm"  # Skia's ISO route needs a good version block in the primary
+    on_gainmap = verdicts(ALL_SIX, [F("iso.length", offset=4000, length=2, image=1)])
+    assert not on_gainmap["libultrahdr"].hdr and on_gainmap["libultrahdr"].because == ["iso.length"]
+
+
+def test_a_frameless_primary_shows_nothing_anywhere():
+    result = verdicts(ALL_SIX, [F("jpeg.primary-no-image", offset=0, length=4, image=0)])
+    assert all(not v.hdr and v.because == ["jpeg.primary-no-image"] for v in result.values())
 
 
 def test_iso_only_file_fails_libavif_for_lack_of_hdrgm():
@@ -165,8 +179,9 @@ def test_a_blocking_finding_always_blocks(six, findings, data):
     key = data.draw(st.sampled_from(VIEWERS))
     blockers = catalogue().viewers[key].blocked_by
     blocker = data.draw(st.sampled_from(blockers))
-    v = verdicts(six, [*findings, F(blocker)])[key]
-    assert not v.hdr and blocker in v.because
+    cid, _, scope = blocker.partition("@")
+    v = verdicts(six, [*findings, F(cid, image=1 if scope == "secondary" else 0)])[key]
+    assert not v.hdr and cid in v.because
 
 
 # ---------------------------------------------------------------------------------------------- the rule language
@@ -203,6 +218,23 @@ def test_final_route_stops_and_non_final_falls_through():
     stops = load_catalogue(TEST_CHECKS, _model(routes.replace("FINAL", "final = true")))
     assert verdicts({}, findings, falls)["chrome"] == Verdict(True, ["jpeg.fill-bytes"], "spec", "test model", "b")
     assert verdicts({}, findings, stops)["chrome"] == Verdict(False, ["gainmap.decode"], "spec", "test model")
+
+
+def test_scoped_ids_count_only_on_their_image():
+    routes = ('[[viewer.VIEWER.route]]\nname = "a"\nwhen = ["six.mpf"]\n'
+              'unless = ["jpeg.garbage@secondary"]\n')
+    cat = load_catalogue(TEST_CHECKS, _model(routes, blocked='["jpeg.fill-bytes@primary"]'))
+    six = {"mpf": True}
+
+    def shows(*findings):
+        return verdicts(six, list(findings), cat)["chrome"].hdr
+
+    assert shows(F("jpeg.garbage", image=0)) and shows(F("jpeg.garbage"))  # file-level: neither scope
+    assert not shows(F("jpeg.garbage", image=2))
+    assert shows(F("jpeg.fill-bytes", image=1)) and not shows(F("jpeg.fill-bytes", image=0))
+    assert verdicts(six, [F("jpeg.fill-bytes", image=0)], cat)["chrome"].because == ["jpeg.fill-bytes"]
+    with pytest.raises(Exception, match="id@primary"):
+        load_catalogue(TEST_CHECKS, _model(routes.replace("@secondary", "@gainmap")))
 
 
 def test_negation_and_alternation():

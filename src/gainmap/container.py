@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gainmap.errors import NotAJpegError, Problem, SchemaError
 from gainmap.scanner import Item, Segment, scan_image
-from gainmap.schema.jpeg import PROGRESSIVE_SOF, SOF_MARKERS, SOI, SOS, FrameHeader
+from gainmap.schema.jpeg import PROGRESSIVE_SOF, SOF_MARKERS, SOS, FrameHeader
 
 if TYPE_CHECKING:
     from gainmap.metadata import GainMapMetadata
@@ -459,8 +459,7 @@ class _Reader:
             if start is None:
                 break
             image, probs = self._image(start)
-            if start not in wanted and not _plausible(image) or start in wanted and self._plausible_inside(image):
-                # a scan hit that is no image, or a located FF D8 that is junk before the real SOI
+            if start not in wanted and not _plausible(image):
                 failed += 1
                 if failed > _MAX_FAILED_CANDIDATES:
                     break
@@ -482,19 +481,6 @@ class _Reader:
         gmf = GainMapFile(parts, self.label, self.problems, _original=data)
         self._link(gmf, targets)
         return gmf
-
-    def _plausible_inside(self, image: JpegImage) -> bool:
-        """Whether ``image`` (found at a located offset) swallowed a well-formed image: a second SOI before its
-        frame header where a plausible image starts.  libjpeg refuses the second SOI, so the offset points at
-        junk before that image, not at an image."""
-        for item in image.items[1:]:
-            if not isinstance(item, Segment):
-                continue
-            if item.marker in SOF_MARKERS or item.marker == SOS:
-                return False
-            if item.marker == SOI:
-                return _plausible(self._image(item.offset)[0])
-        return False
 
     def _next_candidate(self, pos: int, wanted: list[int]) -> int | None:
         found = self.data.find(_SOI_SIG, pos)

@@ -33,6 +33,10 @@ SCHEMA_VERSION = 1
 
 _ID = r"[a-z][a-z0-9]*\.[a-z0-9]+(?:[-_][a-z0-9]+)*"
 _ID_RE = re.compile(rf"^{_ID}$")
+#: Scopes a blocked_by/unless id may carry: ``id@primary`` (a finding on the primary), ``id@secondary`` (on any
+#: other image, such as the gain map).
+SCOPES = ("primary", "secondary")
+_SCOPED_ID_RE = re.compile(rf"^{_ID}(?:@(?:{'|'.join(SCOPES)}))?$")
 _TERM_RE = re.compile(rf"^(?:!{_ID}|{_ID}(?:\|{_ID})*)$")  # id, !id, or a|b|...
 _CODE_RE = re.compile(r"^[a-z][a-z0-9]*(?:\.[a-z0-9]+(?:[-_][a-z0-9]+)*)+$")
 _REPAIR_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -250,18 +254,19 @@ def _load_checks(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, CheckSp
 
 
 def term_ids(term: str) -> list[str]:
-    """The catalogue ids a viewer-rule term mentions: ``"!x"`` -> [x], ``"a|b"`` -> [a, b]."""
-    return term.lstrip("!").split("|")
+    """The catalogue ids a viewer-rule term mentions: ``"!x"`` -> [x], ``"a|b"`` -> [a, b], ``"x@primary"`` -> [x]."""
+    return [t.split("@", 1)[0] for t in term.lstrip("!").split("|")]
 
 
 def _terms(table: dict[str, Any], key: str, where: str, *, plain: bool,
            used: list[tuple[str, str]]) -> tuple[str, ...]:
-    """A list of rule terms; ``plain`` lists (blocked_by, unless) take bare ids only.  Each term is recorded
-    in ``used`` with its context, to be checked against the catalogue once all are read."""
+    """A list of rule terms; ``plain`` lists (blocked_by, unless) take ids, optionally scoped (``id@primary``,
+    ``id@secondary``).  Each term is recorded in ``used`` with its context, to be checked against the catalogue
+    once all are read."""
     values = _str_list(table, key, where)
     for t in values:
-        ok = _ID_RE.match(t) if plain else _TERM_RE.match(t)
-        form = "an id" if plain else "'id', '!id' or 'a|b'"
+        ok = _SCOPED_ID_RE.match(t) if plain else _TERM_RE.match(t)
+        form = "an id or id@primary / id@secondary" if plain else "'id', '!id' or 'a|b'"
         _need(ok is not None, where, f"bad term {t!r} in '{key}': use {form}")
         used.append((t, f"{where} {key}"))
     return values

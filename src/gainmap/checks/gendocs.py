@@ -77,7 +77,8 @@ def checks_markdown(cat: Catalogue | None = None) -> str:
             "its *when* terms hold and succeeds when no finding has an id in its *unless* list. A *final* route "
             "that applies but fails stops the viewer with no HDR. Terms: `six.NAME` is a presence check; any other "
             "id is true when the file has that finding; `!ID` is true when it has not; `A|B` is true when either "
-            "is. The rules live in `specs/viewers.toml`."]
+            "is; in *blocked by* and *unless*, `ID@primary` counts only a finding on the primary image and "
+            "`ID@secondary` only one on another image (the gain map). The rules live in `specs/viewers.toml`."]
     for spec in cat.viewers.values():
         out += ["", f"### {spec.name} (`{spec.key}`)", "", f"{spec.covers}.", "",
                 f"- Evidence: **{spec.evidence}**"]

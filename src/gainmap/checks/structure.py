@@ -234,6 +234,22 @@ def fill_bytes(ctx: Any) -> Iterator[Finding]:
                               f"{hexoff(first.offset)} in {image_name(ctx, image)}{more}")
 
 
+@check("jpeg.primary-no-image")
+def primary_no_image(ctx: Any) -> Iterator[Finding]:
+    """The primary must have a frame header and at least one scan, or nothing decodes."""
+    primary = ctx.gmf.primary
+    frame = primary.frame_segment
+    scans = primary.scans()
+    if frame is not None and scans:
+        return
+    missing = "no frame header (SOFn)" if frame is None else "a frame header but no scan (SOS)"
+    if frame is None and scans:
+        missing = "scans but no frame header (SOFn) before them"
+    yield Finding("jpeg.primary-no-image", offset=primary.offset, length=primary.size, image=0,
+                  message=f"the primary ({primary.size} bytes at {hexoff(primary.offset)}) has {missing}: "
+                          "no viewer can decode the picture")
+
+
 @check("layout.image-before-gainmap")
 def image_before_gainmap(ctx: Any) -> Iterator[Finding]:
     """libultrahdr takes the first complete JPEG after the primary: is it the gain map?"""

@@ -34,7 +34,12 @@ class _Facts:
         if unknown:
             raise ValueError(f"unknown presence check(s) {sorted(unknown)}; expected keys of {SIX}")
         self.six = {f"six.{k}": bool(v) for k, v in six.items()}
-        self.present = {f.id for f in findings}
+        found = list(findings)
+        self.present = {f.id for f in found}
+        # where each id was found: "primary" (image 0) or "secondary" (another image); file-level ones count
+        # for neither scope
+        self.scoped = {f"{f.id}@{'primary' if f.image == 0 else 'secondary'}" for f in found
+                       if f.image is not None}
 
     def holds(self, term: str) -> bool:
         if term.startswith("!"):
@@ -56,7 +61,8 @@ class _Facts:
         return [a for t in terms if not t.startswith("!") for a in t.split("|") if self.holds(a)]
 
     def hits(self, ids: Iterable[str]) -> list[str]:
-        return [i for i in ids if i in self.present]
+        """The ids (scope dropped) of the findings present; ``id@scope`` counts only in that scope."""
+        return [i.split("@", 1)[0] for i in ids if i in (self.scoped if "@" in i else self.present)]
 
 
 def verdict(spec: ViewerSpec, facts: _Facts) -> Verdict:
