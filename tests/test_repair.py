@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -258,3 +259,27 @@ def test_plan_lists_actions_in_order():
     report = check_bytes((fixture_files("broken")[0].parent / "no_mpf.jpg").read_bytes())
     names = [p.name for p in plan(report)]
     assert "rebuild-mpf" in names
+
+
+REGRESSIONS = Path(__file__).parent / "fuzz_regressions"
+
+
+def test_an_action_that_gives_up_half_way_leaves_no_trace():
+    """convert-apple re-encodes the map, then finds the XMP it must edit malformed: the old map must stay."""
+    data = (REGRESSIONS / "repair-idempotence-half-done-convert-apple.jpg").read_bytes()
+    result = repair(data)
+    assert any(a == "convert-apple" and n.startswith("not done") for a, n in result.notes)
+    def scans(blob):
+        return [s.ecs for s in read(blob).gainmap.scans()]
+    assert scans(result.data) == scans(data)  # not re-encoded
+    assert not repair(result.data).changed
+
+
+def test_a_pass_that_uncovers_the_gainmap_is_followed_by_another():
+    """Zeros between the primary and the map hide it from every locator; once stripped, the map needs work."""
+    data = (REGRESSIONS / "repair-idempotence-junk-hides-gainmap.jpg").read_bytes()
+    assert read(data).gainmap is None
+    result = repair(data)
+    assert any(n.startswith("(pass 2)") for _, n in result.notes)
+    assert read(result.data).gainmap is not None
+    assert not repair(result.data).changed

@@ -269,6 +269,11 @@ class GainMapFile:
     def part_at(self, offset: int) -> Part | None:
         return next((p for p in self.parts if p.offset <= offset < p.end), None)
 
+    def bytes_between(self, first: Part, second: Part) -> int:
+        """How many bytes the parts strictly between two parts take, as the model is now (0 if not in order)."""
+        a, b = self.parts.index(first), self.parts.index(second)
+        return sum(p.size for p in self.parts[a + 1:b]) if b > a else 0
+
     def walk(self) -> Iterator[tuple[Part, Item | None]]:
         """Every part and, for images, every item, in file order."""
         for part in self.parts:
@@ -328,7 +333,8 @@ class GainMapFile:
         self.update_mpf()
 
     def update_container_length(self) -> None:
-        """Set the GContainer GainMap ``Item:Length`` to the gain-map image's real size."""
+        """Set the GContainer GainMap ``Item:Length`` to the gain-map image's real size (and the Primary item's
+        ``Item:Padding`` to the bytes kept between the primary and the gain map)."""
         from gainmap.schema import xmp as xmp_schema
 
         gm = self.gainmap
@@ -338,7 +344,8 @@ class GainMapFile:
             items = getattr(packet, "container_items", None) or []
             if any(i.semantic == "GainMap" and i.length != gm.size for i in items):
                 try:
-                    new_packet = xmp_schema.set_container_directory(packet.packet, gm.size)
+                    new_packet = xmp_schema.set_container_directory(packet.packet, gm.size,
+                                                                    self.bytes_between(self.primary, gm))
                 except SchemaError:  # a packet we cannot edit safely is written as it was read
                     return
                 seg.payload = xmp_schema.XMP_IDENT + new_packet

@@ -17,6 +17,7 @@ per-channel values stay in ISO.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
@@ -252,16 +253,11 @@ def add_hdrgm_version(gmf: GainMapFile, state: RepairState) -> str:
 @action("fix-container")
 def fix_container(gmf: GainMapFile, state: RepairState) -> str:
     gm = _gainmap(gmf)
-    gap = _bytes_between(gmf, gmf.primary, gm)
+    gap = gmf.bytes_between(gmf.primary, gm)
     _set_xmp(gmf.primary, lambda p: xmp.set_container_directory(p, gm.size, gap))
     padding = f"; Primary Item:Padding covers the {gap} byte(s) before the gain map" if gap else ""
     return f"added/corrected the GContainer Directory (Primary, GainMap with Item:Length){padding}"
 
-
-def _bytes_between(gmf: GainMapFile, first: JpegImage, second: JpegImage) -> int:
-    """How many bytes the parts strictly between two parts of the file take (as the file is now)."""
-    a, b = gmf.parts.index(first), gmf.parts.index(second)
-    return sum(p.size for p in gmf.parts[a + 1:b]) if b > a else 0
 
 
 @action("add-icc")
@@ -396,7 +392,8 @@ def convert_apple(gmf: GainMapFile, state: RepairState) -> str:
     _set_xmp(new_image, lambda p: xmp.set_hdrgm(p, md.to_hdrgm()))
     _ensure_iso_version(gmf.primary)
     _set_xmp(gmf.primary, xmp.ensure_primary_version)
-    _set_xmp(gmf.primary, lambda p: xmp.set_container_directory(p, new_image.size))
+    gap = gmf.bytes_between(gmf.primary, new_image)
+    _set_xmp(gmf.primary, lambda p: xmp.set_container_directory(p, new_image.size, gap))
     return (f"converted the Apple gain map (headroom x{head.linear:.4g} = {stops:.4f} stops, from {head.source}) "
             "to ISO 21496-1 + hdrgm: map re-mapped through a 256-entry LUT from Apple's linear interpolation to "
             "log2 encoding and re-encoded; Apple XMP and maker note kept")
@@ -507,9 +504,18 @@ class RepairResult:
     changed: bool
 
 
+#: Most passes :func:`repair` makes; a pass can reveal work for the next (junk hid the gain map, say).
+MAX_PASSES = 3
+
+
 def repair(source: str | bytes | GainMapFile, *, only: set[str] | None = None, strip_junk: bool = False,
            name: str | None = None) -> RepairResult:
-    """Plan and apply repairs; returns the repaired bytes and both reports (nothing is written to disk)."""
+    """Plan and apply repairs; returns the repaired bytes and both reports (nothing is written to disk).
+
+    When the repaired file still plans actions (the first pass uncovered more, e.g. a gain map that junk hid),
+    further passes run, at most :data:`MAX_PASSES` in all, until the bytes stop changing; the result's plan
+    and notes are those of every pass, later passes' notes marked "(pass N)".
+    """
     from gainmap.validate import check_bytes
 
     if isinstance(source, GainMapFile):
@@ -522,20 +528,37 @@ def repair(source: str | bytes | GainMapFile, *, only: set[str] | None = None, s
             data = fh.read()
         label = name or str(source)
     before = check_bytes(data, name=label)
-    actions = plan(before, only=only, strip_junk=strip_junk)
-    if not actions:
-        return RepairResult(label, [], [], data, before, before, False)
-    gmf = read(data, name=label)
-    fingerprint = primary_fingerprint(gmf.primary)
-    state = RepairState(strip_junk=strip_junk)
+    fingerprint: str | None = None
+    all_steps: list[PlannedAction] = []
+    notes: list[tuple[str, str]] = []
+    report, current = before, data
+    for n in range(1, MAX_PASSES + 1):
+        actions = plan(report, only=only, strip_junk=strip_junk)
+        if not actions:
+            break
+        gmf = read(current, name=label)
+        if fingerprint is None:
+            fingerprint = primary_fingerprint(gmf.primary)
+        out, pass_notes = _apply(gmf, actions, RepairState(strip_junk=strip_junk))
+        if primary_fingerprint(read(out).primary) != fingerprint:
+            raise RepairError(f"{label}: internal error: the primary image's coded data would change; "
+                              "nothing written")
+        all_steps += actions
+        notes += [(a, note if n == 1 else f"(pass {n}) {note}") for a, note in pass_notes]
+        if out == current:
+            break
+        report, current = check_bytes(out, name=label), out
+    return RepairResult(label, all_steps, notes, current, before, report, current != data)
+
+
+def _apply(gmf: GainMapFile, actions: list[PlannedAction], state: RepairState) -> tuple[bytes, list[tuple[str, str]]]:
+    """Run one pass of actions on the model; an action that raises RepairError is undone and noted."""
     notes = []
     for step in actions:
+        saved = copy.deepcopy((gmf, state))  # an action that gives up half-way must leave no trace
         try:
             notes.append((step.name, ACTIONS[step.name](gmf, state)))
         except RepairError as exc:
+            gmf, state = saved
             notes.append((step.name, f"not done: {exc}"))
-    out = gmf.to_bytes(recompute=True)
-    if primary_fingerprint(read(out).primary) != fingerprint:
-        raise RepairError(f"{label}: internal error: the primary image's coded data would change; nothing written")
-    after = check_bytes(out, name=label)
-    return RepairResult(label, actions, notes, out, before, after, out != data)
+    return gmf.to_bytes(recompute=True), notes
