@@ -198,3 +198,19 @@ def test_corpus_edit_moves_the_gainmap_correctly():
         with Image.open(io.BytesIO(out)) as im:
             im.load()
 
+
+
+def test_a_resized_gainmap_keeps_the_primary_padding_over_kept_junk():
+    """After an edit, Item:Length follows the map's size and Item:Padding still spans the junk before it."""
+    from gainmap.repair import repair
+
+    data = (fixture_files("valid")[0].parent / "iso_only.jpg").read_bytes()
+    end = read(data).primary.end
+    fixed = repair(data[:end] + b"\x00\xff\xd8junk" + data[end:]).data  # kept: not provably padding
+    gmf = read(fixed)
+    assert gmf.primary.xmp.container_items[0].padding == 7
+    gmf.gainmap.insert(Segment.app(11, b"grown" * 40))
+    after = read(gmf.to_bytes())
+    items = after.primary.xmp.container_items
+    assert (items[0].padding, items[1].length) == (7, after.gainmap.size)
+    assert set(after.locations.values()) == {after.gainmap.offset}
