@@ -326,3 +326,15 @@ def test_corpus_iso_payloads():
             assert md.is_finite(), name
             assert md.channel_count == (3 if record.is_multichannel else 1)
     assert layouts == {"version-only", "full"}
+
+
+def test_to_fraction_uses_the_whole_int32_range():
+    """-2**31 fits a signed 32-bit numerator (the fuzz found it refused); 2**31 does not."""
+    from gainmap.metadata import MetadataConversionError, to_fraction
+
+    assert to_fraction(-2147483648.0) == (-2147483648, 1)
+    assert to_fraction(2147483647.0) == (2147483647, 1)
+    assert to_fraction(4294967295.0, signed=False) == (4294967295, 1)
+    for bad, signed in ((2147483648.0, True), (-2147483649.0, True), (4294967296.0, False), (-1.0, False)):
+        with pytest.raises(MetadataConversionError):
+            to_fraction(bad, signed=signed)

@@ -251,11 +251,11 @@ def to_fraction(value: float, *, signed: bool = True, max_den: int = 1 << 30) ->
         raise MetadataConversionError(f"cannot store non-finite value {value!r} as a fraction")
     if not signed and value < 0:
         raise MetadataConversionError(f"value {value!r} must be >= 0 for an unsigned fraction")
-    num_limit = (1 << 31) - 1 if signed else (1 << 32) - 1
+    low, high = (-(1 << 31), (1 << 31) - 1) if signed else (0, (1 << 32) - 1)
     den_cap = max_den
     while den_cap >= 1:
         frac = Fraction(value).limit_denominator(den_cap)
-        if abs(frac.numerator) <= num_limit and frac.denominator <= 0xFFFFFFFF:
+        if low <= frac.numerator <= high and frac.denominator <= 0xFFFFFFFF:
             return frac.numerator, frac.denominator
         den_cap //= 2
     raise MetadataConversionError(f"value {value!r} is too large for a 32-bit fraction")

@@ -558,7 +558,7 @@ def _apply(gmf: GainMapFile, actions: list[PlannedAction], state: RepairState) -
         saved = copy.deepcopy((gmf, state))  # an action that gives up half-way must leave no trace
         try:
             notes.append((step.name, ACTIONS[step.name](gmf, state)))
-        except RepairError as exc:
+        except (RepairError, MetadataConversionError) as exc:  # e.g. a value no 32-bit fraction holds
             gmf, state = saved
             notes.append((step.name, f"not done: {exc}"))
     return gmf.to_bytes(recompute=True), notes
