@@ -259,7 +259,6 @@ def fix_container(gmf: GainMapFile, state: RepairState) -> str:
     return f"added/corrected the GContainer Directory (Primary, GainMap with Item:Length){padding}"
 
 
-
 @action("add-icc")
 def add_icc(gmf: GainMapFile, state: RepairState) -> str:
     primary = gmf.primary
@@ -467,9 +466,7 @@ def plan(report: Report, *, only: set[str] | None = None, strip_junk: bool = Fal
     signalled = bool(report.metadata) or report.six.get("hdrgm") or report.six.get("iso_primary")
     if report.gainmap is None or not signalled:
         # not a gain-map file (a stereo MPO, say) or its map is gone: nothing here restores pixels
-        wanted = {k: v for k, v in wanted.items() if k == "strip-junk"}
-        return [PlannedAction(n, tuple(i for i, _ in wanted[n]), tuple(o for _, o in wanted[n]))
-                for n in ACTION_ORDER if n in wanted]
+        return _in_order({k: v for k, v in wanted.items() if k == "strip-junk"})
     elif report.metadata == ("apple",) and (not only or {"convert-apple"} & only):
         wanted.setdefault("convert-apple", []).append(("apple.gainmap", None))
     for six_id, name in (("six.iso_primary", "add-iso-version"), ("six.iso_gainmap", "iso-from-hdrgm"),
@@ -487,6 +484,11 @@ def plan(report: Report, *, only: set[str] | None = None, strip_junk: bool = Fal
         if big in wanted:
             for name in small & wanted.keys():
                 wanted[big].extend(wanted.pop(name))
+    return _in_order(wanted)
+
+
+def _in_order(wanted: dict[str, list[tuple[str, int | None]]]) -> list[PlannedAction]:
+    """Planned actions in :data:`ACTION_ORDER`, each with the (finding id, offset) pairs that asked for it."""
     return [PlannedAction(n, tuple(i for i, _ in wanted[n]), tuple(o for _, o in wanted[n]))
             for n in ACTION_ORDER if n in wanted]
 
@@ -516,7 +518,7 @@ def repair(source: str | bytes | GainMapFile, *, only: set[str] | None = None, s
     further passes run, at most :data:`MAX_PASSES` in all, until the bytes stop changing; the result's plan
     and notes are those of every pass, later passes' notes marked "(pass N)".
     """
-    from gainmap.validate import check_bytes
+    from gainmap.validate import check_file
 
     if isinstance(source, GainMapFile):
         data = source.to_bytes()
@@ -527,7 +529,8 @@ def repair(source: str | bytes | GainMapFile, *, only: set[str] | None = None, s
         with open(source, "rb") as fh:
             data = fh.read()
         label = name or str(source)
-    before = check_bytes(data, name=label)
+    model = read(data, name=label)  # each version of the bytes is parsed once, for checking and repairing
+    before = check_file(model, data)
     fingerprint: str | None = None
     all_steps: list[PlannedAction] = []
     notes: list[tuple[str, str]] = []
@@ -536,18 +539,18 @@ def repair(source: str | bytes | GainMapFile, *, only: set[str] | None = None, s
         actions = plan(report, only=only, strip_junk=strip_junk)
         if not actions:
             break
-        gmf = read(current, name=label)
         if fingerprint is None:
-            fingerprint = primary_fingerprint(gmf.primary)
-        out, pass_notes = _apply(gmf, actions, RepairState(strip_junk=strip_junk))
-        if primary_fingerprint(read(out).primary) != fingerprint:
+            fingerprint = primary_fingerprint(model.primary)
+        out, pass_notes = _apply(model, actions, RepairState(strip_junk=strip_junk))
+        model = read(out, name=label)
+        if primary_fingerprint(model.primary) != fingerprint:
             raise RepairError(f"{label}: internal error: the primary image's coded data would change; "
                               "nothing written")
         all_steps += actions
         notes += [(a, note if n == 1 else f"(pass {n}) {note}") for a, note in pass_notes]
         if out == current:
             break
-        report, current = check_bytes(out, name=label), out
+        report, current = check_file(model, out), out
     return RepairResult(label, all_steps, notes, current, before, report, current != data)
 
 
