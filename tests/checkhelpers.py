@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from conftest import FIXTURES
-from gainmap.checks.registry import Finding, registered, run_checks
-from gainmap.container import GainMapFile, read
-from gainmap.validate import CheckContext, check_bytes
+from gainmap.analysis.checks.registry import Finding, registered, run_checks
+from gainmap.analysis.validate import CheckContext, check_bytes
+from gainmap.model.container import GainMapFile, read
 
 
 def valid(name: str = "ultrahdr.jpg") -> bytes:

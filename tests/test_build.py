@@ -30,14 +30,14 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import SHARED
-from gainmap.build import build, encode_jpeg, icc_for
-from gainmap.cli import main
-from gainmap.container import read
-from gainmap.decode import decode, decode_pixels, decode_with_info
+from gainmap.cli.main import main
+from gainmap.editing.build import build, encode_jpeg, icc_for
 from gainmap.errors import GainMapError
+from gainmap.formats import icc
 from gainmap.hdr import color
+from gainmap.hdr.decode import decode, decode_pixels, decode_with_info
 from gainmap.metadata import GainMapMetadata
-from gainmap.schema import icc
+from gainmap.model.container import read
 
 EPS = 2.0 ** -8
 EXR = SHARED / "hdr" / "openexr-images__Bonita.exr"
@@ -311,7 +311,7 @@ def test_pillow_reads_both_images(exr_built: bytes, exr_hdr: np.ndarray) -> None
 
 def test_validator_finds_nothing_wrong(exr_built: bytes) -> None:
     try:
-        from gainmap.validate import check_bytes
+        from gainmap.analysis.validate import check_bytes
     except ImportError as exc:
         pytest.skip(f"gainmap.validate is not available yet ({exc})")
     report = check_bytes(exr_built, name="built-from-exr.jpg")

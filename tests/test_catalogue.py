@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gainmap.checks import gendocs, registry
-from gainmap.checks.catalogue import (
+from gainmap.analysis.checks import gendocs, registry
+from gainmap.analysis.checks.catalogue import (
     EVIDENCE,
     INTERNAL_FAILURE,
     SEVERITIES,
@@ -21,7 +21,7 @@ from gainmap.checks.catalogue import (
     spec_text,
     term_ids,
 )
-from gainmap.checks.registry import Finding, RegisteredCheck, check, run_checks
+from gainmap.analysis.checks.registry import Finding, RegisteredCheck, check, run_checks
 from gainmap.errors import Problem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_run_checks_with_explicit_list_ignores_the_registry(monkeypatch):
 @pytest.mark.parametrize("name", ["checks.md", "json-output.md"])
 def test_generated_docs_are_up_to_date(name):
     committed = (REPO / "docs" / name).read_text(encoding="utf-8")
-    assert committed == gendocs.generated()[name], f"docs/{name} is stale: run python -m gainmap.checks.gendocs"
+    assert committed == gendocs.generated()[name], f"docs/{name} is stale: run python -m gainmap.analysis.checks.gendocs"
 
 
 def test_gendocs_check_mode(tmp_path, capsys):

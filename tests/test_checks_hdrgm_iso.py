@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from checkhelpers import only
 from checkhelpers import report_findings as findings
 from conftest import FIXTURES, corpus_params, fixture_files
-from gainmap.checks.sync import close, differences
-from gainmap.container import GainMapFile, read
+from gainmap.analysis.checks.sync import close, differences
+from gainmap.analysis.validate import check_bytes
+from gainmap.formats.iso21496 import ISO_URN, URN_LEN, parse_iso
+from gainmap.formats.scanner import Segment
+from gainmap.formats.xmp import XMP_IDENT
 from gainmap.metadata import GainMapMetadata
-from gainmap.scanner import Segment
-from gainmap.schema.iso21496 import ISO_URN, URN_LEN, parse_iso
-from gainmap.schema.xmp import XMP_IDENT
-from gainmap.validate import check_bytes
+from gainmap.model.container import GainMapFile, read
 
 MINE = ("hdrgm.", "iso.", "sync.")
 #: Warnings a valid fixture carries because it deliberately has only one metadata form.

@@ -14,16 +14,16 @@ from PIL import Image
 
 from checkhelpers import get, ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
-from gainmap.assemble import assemble
-from gainmap.checks import apple as apple_checks
-from gainmap.checks import gainmap as gainmap_checks
-from gainmap.checks import icc as icc_checks
-from gainmap.checks.registry import Finding, registered
-from gainmap.container import GainMapFile, read
+from gainmap.analysis.checks import apple as apple_checks
+from gainmap.analysis.checks import gainmap as gainmap_checks
+from gainmap.analysis.checks import icc as icc_checks
+from gainmap.analysis.checks.registry import Finding, registered
+from gainmap.formats import icc, iso21496
+from gainmap.formats.exif import EXIF_IDENT
+from gainmap.formats.scanner import Segment
 from gainmap.metadata import GainMapMetadata
-from gainmap.scanner import Segment
-from gainmap.schema import icc, iso21496
-from gainmap.schema.exif import EXIF_IDENT
+from gainmap.model.assemble import assemble
+from gainmap.model.container import GainMapFile, read
 
 MODULES = {icc_checks.__name__, gainmap_checks.__name__, apple_checks.__name__}
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ in MODULES for i in rc.ids}
@@ -397,8 +397,8 @@ def test_grayscale_primary_is_not_a_libultrahdr_base():
 
     from PIL import Image as _Image
 
-    from gainmap.restore import restore
-    from gainmap.validate import check_bytes as _check
+    from gainmap.analysis.validate import check_bytes as _check
+    from gainmap.editing.restore import restore
 
     buf = _io.BytesIO()
     _Image.new("L", (64, 48), 128).save(buf, "JPEG")

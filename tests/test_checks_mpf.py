@@ -1,4 +1,4 @@
-"""The mpf checks (gainmap.checks.mpf): each id trips on a targeted edit of a valid fixture, with the byte it
+"""The mpf checks (gainmap.analysis.checks.mpf): each id trips on a targeted edit of a valid fixture, with the byte it
 names, and the valid fixtures are clean."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from PIL import Image
 
 from checkhelpers import get, ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
-from gainmap.checks import mpf as mpf_checks
-from gainmap.checks.registry import Finding, registered
-from gainmap.container import GainMapFile, read
-from gainmap.scanner import Segment
-from gainmap.schema import mpf as mpf_schema
+from gainmap.analysis.checks import mpf as mpf_checks
+from gainmap.analysis.checks.registry import Finding, registered
+from gainmap.formats import mpf as mpf_schema
+from gainmap.formats.scanner import Segment
+from gainmap.model.container import GainMapFile, read
 
 MODULE = mpf_checks.__name__
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == MODULE for i in rc.ids}

@@ -1,4 +1,4 @@
-"""The jpeg, layout and locate checks (gainmap.checks.structure): every id trips on a targeted edit of a valid
+"""The jpeg, layout and locate checks (gainmap.analysis.checks.structure): every id trips on a targeted edit of a valid
 fixture and stays quiet on the valid fixtures."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from PIL import Image
 
 from checkhelpers import ids, module_findings, valid
 from conftest import FIXTURES, fixture_files
-from gainmap.checks import structure
-from gainmap.checks.registry import Finding, registered
-from gainmap.container import JpegImage, read
+from gainmap.analysis.checks import structure
+from gainmap.analysis.checks.registry import Finding, registered
+from gainmap.analysis.validate import CheckContext
 from gainmap.errors import Problem
-from gainmap.validate import CheckContext
+from gainmap.model.container import JpegImage, read
 
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == structure.__name__ for i in rc.ids}
 

@@ -14,10 +14,10 @@ from PIL import Image
 from checkhelpers import only
 from checkhelpers import report_findings as findings
 from conftest import FIXTURES, corpus_params, fixture_files
-from gainmap.container import GainMapFile, read
-from gainmap.scanner import Segment
-from gainmap.schema.xmp import XMP_IDENT, split_extended
-from gainmap.validate import check_bytes
+from gainmap.analysis.validate import check_bytes
+from gainmap.formats.scanner import Segment
+from gainmap.formats.xmp import XMP_IDENT, split_extended
+from gainmap.model.container import GainMapFile, read
 
 MINE = ("xmp.", "container.")
 HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
@@ -165,7 +165,7 @@ def test_extended_properties_are_found_and_reported_as_a_fact():
     ids = {x.id for x in findings(data)}
     assert not ids & {"hdrgm.primary-missing", "container.missing", "xmp.extended-guid", "xmp.extended-md5",
                       "xmp.extended-coverage"}
-    from gainmap.classify import classify
+    from gainmap.analysis.classify import classify
 
     assert classify(data) == "ultrahdr-xmp+iso"
 

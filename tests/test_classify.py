@@ -1,4 +1,4 @@
-"""gainmap.classify reproduces the corpus MANIFEST's ``kind`` column, and ``check --json`` shows it."""
+"""gainmap.analysis.classify reproduces the corpus MANIFEST's ``kind`` column, and ``check --json`` shows it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 
 from conftest import CORPUS, FIXTURES, corpus_manifest, corpus_params
-from gainmap.checks.registry import Finding
-from gainmap.classify import BROKEN_IDS, KINDS, classify, classify_report
-from gainmap.container import read
-from gainmap.report import Report, render_json
-from gainmap.scanner import Segment
-from gainmap.schema import mpf
-from gainmap.validate import check, check_bytes
+from gainmap.analysis.checks.registry import Finding
+from gainmap.analysis.classify import BROKEN_IDS, KINDS, classify, classify_report
+from gainmap.analysis.report import Report, render_json
+from gainmap.analysis.validate import check, check_bytes
+from gainmap.formats import mpf
+from gainmap.formats.scanner import Segment
+from gainmap.model.container import read
 
 #: Files where our reading differs from the MANIFEST's first reading, with the reason found in the bytes.
 #: Empty: every corpus file agrees.  (Readings checked against the bytes rather than taken on trust:
@@ -97,7 +97,7 @@ def test_plain_other_and_not_a_jpeg():
 def test_report_path_uses_only_the_report():
     six = {"mpf": True, "container_xmp": False, "hdrgm": True, "iso_primary": False, "iso_gainmap": False,
            "icc": True}
-    from gainmap.report import ImageInfo
+    from gainmap.analysis.report import ImageInfo
 
     gm = ImageInfo(1000, 500, 10, 10, 1)
     assert classify_report(Report.build("x", six, [], gainmap=gm, metadata=("hdrgm",))) == "adobe-gainmap"

@@ -19,9 +19,9 @@ from conftest import (
     needs_corpus,
     needs_exiftool,
 )
-from gainmap.container import read
 from gainmap.errors import NotAJpegError
-from gainmap.scanner import Segment
+from gainmap.formats.scanner import Segment
+from gainmap.model.container import read
 
 
 def _read_or_none(path):
@@ -202,7 +202,7 @@ def test_corpus_edit_moves_the_gainmap_correctly():
 
 def test_a_resized_gainmap_keeps_the_primary_padding_over_kept_junk():
     """After an edit, Item:Length follows the map's size and Item:Padding still spans the junk before it."""
-    from gainmap.repair import repair
+    from gainmap.editing.repair import repair
 
     data = (fixture_files("valid")[0].parent / "iso_only.jpg").read_bytes()
     end = read(data).primary.end

@@ -34,14 +34,14 @@ import numpy as np
 import pytest
 
 from conftest import CORPUS, corpus_manifest
-from gainmap.assemble import assemble
-from gainmap.cli import main
-from gainmap.container import read
-from gainmap.decode import DecodeInfo, decode, decode_pixels, decode_with_info, parse_region
+from gainmap.cli.main import main
 from gainmap.errors import GainMapError
+from gainmap.formats import icc
 from gainmap.hdr import color
+from gainmap.hdr.decode import DecodeInfo, decode, decode_pixels, decode_with_info, parse_region
 from gainmap.metadata import GainMapMetadata
-from gainmap.schema import icc
+from gainmap.model.assemble import assemble
+from gainmap.model.container import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 
@@ -284,8 +284,8 @@ def test_alternate_colour_space_math() -> None:
 
 @pytest.mark.corpus
 def test_apple_file_uses_apples_formula() -> None:
-    from gainmap.apple import apple_headroom
     from gainmap.hdr.apply import apply_apple
+    from gainmap.model.apple import apple_headroom
 
     path = CORPUS / "libavif__apple_gainmap_new.jpg"
     if not path.is_file():

@@ -14,7 +14,8 @@ import textwrap
 
 import pytest
 
-from gainmap.fuzz import (
+from gainmap.testing import FileSpec, build_file
+from gainmap.testing.fuzz import (
     CallableTarget,
     CommandTarget,
     InputStream,
@@ -23,7 +24,6 @@ from gainmap.fuzz import (
     minimise,
     parse_codes,
 )
-from gainmap.testing import FileSpec, build_file
 
 MPF_MUTATORS = ["mpf-count", "mpf-extra-entry", "mpf-offset", "mpf-size", "mpf-byte-order", "mpf-version"]
 
@@ -179,7 +179,7 @@ def test_disagreements_with_our_model_are_reported():
 
 
 def test_unknown_viewer_and_mutator_are_usage_errors():
-    from gainmap.cli import UsageError
+    from gainmap.cli.main import UsageError
 
     with pytest.raises(UsageError):
         cmd_fuzz(argparse.Namespace(rest=["--cmd", "true", "--viewer", "netscape", "--count", "1"]))
@@ -254,7 +254,7 @@ def test_progress_line_shows_rate_and_failures():
 
 
 def test_gainmap_fuzz_command_line(tmp_path, faulty, capsys):
-    from gainmap.cli import main
+    from gainmap.cli.main import main
 
     code = main(["fuzz", "--cmd", faulty, "--count", "3", "--viewer", "none", "--out", str(tmp_path / "o"),
                  "--mutators", "mpf-offset", "--quiet"])

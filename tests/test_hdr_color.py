@@ -255,7 +255,7 @@ def test_colour_space_from_icc_fallbacks():
 
 
 def _fake_parser(monkeypatch, **attrs):
-    icc = pytest.importorskip("gainmap.schema.icc", reason="gainmap.schema.icc (ICC parser) not available")
+    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
     fields = dict(rXYZ=None, gXYZ=None, bXYZ=None, wtpt=None, chad=None, cicp=None)
     fields.update(attrs)
     monkeypatch.setattr(icc, "parse_icc_profile", lambda profile: SimpleNamespace(**fields))
@@ -282,7 +282,7 @@ def test_lut_profile_falls_back_to_srgb(monkeypatch):
 
 
 def test_descriptive_attribute_names_are_read(monkeypatch):
-    icc = pytest.importorskip("gainmap.schema.icc", reason="gainmap.schema.icc (ICC parser) not available")
+    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
     info = SimpleNamespace(red_xyz=APPLE_P3[0], green_xyz=APPLE_P3[1], blue_xyz=APPLE_P3[2],
                            white_xyz=color.PCS_D50_XYZ, chad=APPLE_P3_CHAD, cicp=None)
     monkeypatch.setattr(icc, "parse_icc_profile", lambda profile: info)
@@ -293,14 +293,14 @@ def test_descriptive_attribute_names_are_read(monkeypatch):
     ("srgb", "Misleading name: Display P3"), ("display-p3", "sRGB IEC61966-2.1"), ("bt2020", "Rec. 2020"),
 ])
 def test_generated_profiles_are_identified_by_primaries(name, description):
-    icc = pytest.importorskip("gainmap.schema.icc", reason="gainmap.schema.icc (ICC writer) not available")
+    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC writer) not available")
     profile = icc.make_rgb_profile(description, color.PRIMARIES[name], color.WHITE_D65, trc="srgb")
     detected, reason = color.colour_space_from_icc(profile)
     assert detected == name, reason
 
 
 def test_generated_unknown_profile_falls_back():
-    icc = pytest.importorskip("gainmap.schema.icc", reason="gainmap.schema.icc (ICC writer) not available")
+    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC writer) not available")
     profile = icc.make_rgb_profile("Adobe RGB (1998)", ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)),
                                    color.WHITE_D65, trc="srgb")
     name, reason = color.colour_space_from_icc(profile)
@@ -312,7 +312,7 @@ CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
 def test_corpus_profiles_named_by_their_primaries():
-    icc = pytest.importorskip("gainmap.schema.icc", reason="gainmap.schema.icc (ICC parser) not available")
+    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
     from PIL import Image
 
     expected = {"Display P3": "display-p3", "sRGB IEC61966-2.1": "srgb", "Adobe RGB (1998)": None}

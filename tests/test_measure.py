@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import gainmap.decode as decode_module
-from gainmap.assemble import assemble
-from gainmap.cli import main
-from gainmap.container import read
-from gainmap.decode import decode, decode_pixels, measure
+import gainmap.hdr.decode as decode_module
+from gainmap.cli.main import main
 from gainmap.errors import GainMapError
+from gainmap.formats import icc
 from gainmap.hdr import color
+from gainmap.hdr.decode import decode, decode_pixels, measure
 from gainmap.metadata import GainMapMetadata
-from gainmap.schema import icc
+from gainmap.model.assemble import assemble
+from gainmap.model.container import read
 
 MD = GainMapMetadata(gain_map_min=(0.0,), gain_map_max=(2.0,), gamma=(1.0,), base_offset=(0.0,),
                      alternate_offset=(0.0,), base_hdr_headroom=0.0, alternate_hdr_headroom=2.0)

@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import CORPUS, corpus_files, fixture_files, needs_corpus, needs_exiftool
-from gainmap.cli import main
-from gainmap.container import read
+from gainmap.analysis.validate import check_bytes
+from gainmap.cli.main import main
+from gainmap.editing.repair import apple_to_log_lut, plan, primary_fingerprint, repair
 from gainmap.errors import NotAJpegError
-from gainmap.repair import apple_to_log_lut, plan, primary_fingerprint, repair
-from gainmap.validate import check_bytes
+from gainmap.model.container import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 
@@ -79,7 +79,7 @@ def test_unrepairable_fixture_says_why():
 
 
 def test_apple_fixture_converts_and_libultrahdr_matches_apples_formula():
-    from gainmap.decode import decode
+    from gainmap.hdr.decode import decode
 
     path = fixture_files("valid")[0].parent / "apple.jpg"
     data = path.read_bytes()
@@ -106,7 +106,7 @@ def test_apple_lut_is_monotonic_and_exact_at_the_ends():
 @needs_corpus
 @pytest.mark.parametrize("name", ["libavif__apple_gainmap_new.jpg", "libavif__apple_gainmap_old.jpg"])
 def test_corpus_apple_files_become_libultrahdr_files(name):
-    from gainmap.decode import decode
+    from gainmap.hdr.decode import decode
 
     data = (CORPUS / name).read_bytes()
     result = repair(data)

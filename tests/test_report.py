@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from gainmap.checks.catalogue import SIX, VIEWERS, catalogue
-from gainmap.checks.gendocs import example_report
-from gainmap.checks.registry import Finding
-from gainmap.report import ImageInfo, Report, dumps, render_json, render_text
+from gainmap.analysis.checks.catalogue import SIX, VIEWERS, catalogue
+from gainmap.analysis.checks.gendocs import example_report
+from gainmap.analysis.checks.registry import Finding
+from gainmap.analysis.report import ImageInfo, Report, dumps, render_json, render_text
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -113,7 +113,7 @@ def test_json_is_stable_whatever_the_order_of_findings():
 
 
 def test_json_docs_example_is_real_output():
-    from gainmap.checks.gendocs import json_markdown
+    from gainmap.analysis.checks.gendocs import json_markdown
 
     example = dumps(example_report(), indent=2)
     assert example in json_markdown()

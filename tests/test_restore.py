@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 from conftest import CORPUS, FIXTURES, corpus_manifest, needs_corpus
-from gainmap.cli import main
-from gainmap.container import read
+from gainmap.analysis.validate import check_bytes
+from gainmap.cli.main import main
+from gainmap.editing.repair import primary_fingerprint
+from gainmap.editing.restore import restore
 from gainmap.errors import GainMapError
-from gainmap.repair import primary_fingerprint
-from gainmap.restore import restore
-from gainmap.validate import check_bytes
+from gainmap.model.container import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 UHDR = FIXTURES / "valid" / "ultrahdr.jpg"

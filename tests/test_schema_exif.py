@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gainmap.errors import SchemaError
-from gainmap.schema.exif import (
+from gainmap.formats.exif import (
     APPLE_MAGIC,
     EXIF_IDENT,
     AppleMakerNoteHeader,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 from gainmap.errors import SchemaError
-from gainmap.schema import icc
-from gainmap.schema.icc import (
+from gainmap.formats import icc
+from gainmap.formats.icc import (
     ICC_IDENT,
     CicpType,
     IccChunk,

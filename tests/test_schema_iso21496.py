@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gainmap.errors import SchemaError
-from gainmap.metadata import GainMapMetadata, MetadataConversionError
-from gainmap.schema.iso21496 import (
+from gainmap.formats.iso21496 import (
     CHANNEL_FIELDS,
     ISO_URN,
     CompactMetadata,
@@ -25,6 +24,7 @@ from gainmap.schema.iso21496 import (
     parse_iso,
     version_block,
 )
+from gainmap.metadata import GainMapMetadata, MetadataConversionError
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gainmap.errors import SchemaError
-from gainmap.schema.mpf import (
+from gainmap.formats.mpf import (
     MPF_IDENT,
     TYPE_PRIMARY,
     MpEntry,

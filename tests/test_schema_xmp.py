@@ -1,4 +1,4 @@
-"""Tests for gainmap.schema.xmp: ExtendedXMP chunks, secure parsing, hdrgm/GContainer/Apple reading, writers."""
+"""Tests for gainmap.formats.xmp: ExtendedXMP chunks, secure parsing, hdrgm/GContainer/Apple reading, writers."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from gainmap.errors import SchemaError
-from gainmap.metadata import HDRGM_NS, GainMapMetadata, MetadataConversionError
-from gainmap.schema.xmp import (
+from gainmap.formats.xmp import (
     EXT_XMP_IDENT,
     MAX_APP1_PACKET,
     MAX_EXT_CHUNK,
@@ -36,7 +35,8 @@ from gainmap.schema.xmp import (
     split_extended,
     wrap_app1,
 )
-from gainmap.schema.xmp_props import CONTAINER_NS, HDRGM_PROPS, ITEM_NS, RDF_NS
+from gainmap.formats.xmp_props import CONTAINER_NS, HDRGM_PROPS, ITEM_NS, RDF_NS
+from gainmap.metadata import HDRGM_NS, GainMapMetadata, MetadataConversionError
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 
@@ -680,7 +680,7 @@ def test_corpus_adobe_seq_and_apple():
 
 
 def test_interpretation_limits():
-    from gainmap.schema.xmp import MAX_DESCRIPTIONS, MAX_PROPERTIES
+    from gainmap.formats.xmp import MAX_DESCRIPTIONS, MAX_PROPERTIES
 
     descs = f'<rdf:Description {H} hdrgm:Gamma="2"/>' * (MAX_DESCRIPTIONS + 5)
     x = parse_xmp_packet(f"<x:xmpmeta {X}><rdf:RDF {R}>{descs}</rdf:RDF></x:xmpmeta>".encode())

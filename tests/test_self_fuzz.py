@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import FIXTURES
-from gainmap.checks.registry import Finding
+from gainmap.analysis.checks.registry import Finding
 from gainmap.testing import selffuzz
 from gainmap.testing.selffuzz import SelfInputs, exercise, exercise_bounded, load_corpus
 

@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gainmap.testing as gt
-from gainmap.checks.catalogue import catalogue
-from gainmap.container import read
+from gainmap.analysis.checks.catalogue import catalogue
+from gainmap.analysis.validate import check_bytes
+from gainmap.formats import iso21496
 from gainmap.metadata import GainMapMetadata
-from gainmap.schema import iso21496
+from gainmap.model.container import read
 from gainmap.testing import (
     MUTATORS,
     FileSpec,
@@ -31,7 +32,6 @@ from gainmap.testing import (
     sample_metadata,
     splice,
 )
-from gainmap.validate import check_bytes
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, FIXTURES, corpus_files, corpus_manifest, corpus_params, needs_corpus
-from gainmap.container import read
+from gainmap.analysis.report import Report
+from gainmap.analysis.validate import check_bytes
 from gainmap.errors import NotAJpegError
-from gainmap.report import Report
-from gainmap.validate import check_bytes
+from gainmap.model.container import read
 
 pytestmark = [needs_corpus, pytest.mark.corpus]
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gainmap.checks.catalogue import SIX, VIEWERS, catalogue, load_catalogue
-from gainmap.checks.registry import Finding
-from gainmap.checks.viewers import Verdict, verdicts
+from gainmap.analysis.checks.catalogue import SIX, VIEWERS, catalogue, load_catalogue
+from gainmap.analysis.checks.registry import Finding
+from gainmap.analysis.checks.viewers import Verdict, verdicts
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKS = (REPO / "specs" / "checks.toml").read_text(encoding="utf-8")

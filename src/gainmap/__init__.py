@@ -14,18 +14,18 @@ from gainmap.metadata import GainMapMetadata
 __version__ = "0.1.0"
 
 _LAZY = {
-    "read": ("gainmap.container", "read"),
-    "GainMapFile": ("gainmap.container", "GainMapFile"),
-    "JpegImage": ("gainmap.container", "JpegImage"),
-    "Segment": ("gainmap.scanner", "Segment"),
-    "assemble": ("gainmap.assemble", "assemble"),
-    "check": ("gainmap.validate", "check"),
-    "repair": ("gainmap.repair", "repair"),
-    "decode": ("gainmap.decode", "decode"),
-    "build": ("gainmap.build", "build"),
-    "measure": ("gainmap.decode", "measure"),
+    "read": ("gainmap.model.container", "read"),
+    "GainMapFile": ("gainmap.model.container", "GainMapFile"),
+    "JpegImage": ("gainmap.model.container", "JpegImage"),
+    "Segment": ("gainmap.formats.scanner", "Segment"),
+    "assemble": ("gainmap.model.assemble", "assemble"),
+    "check": ("gainmap.analysis.validate", "check"),
+    "repair": ("gainmap.editing.repair", "repair"),
+    "decode": ("gainmap.hdr.decode", "decode"),
+    "build": ("gainmap.editing.build", "build"),
+    "measure": ("gainmap.hdr.decode", "measure"),
     "compute": ("gainmap.hdr.compute", "compute_gainmap"),
-    "restore": ("gainmap.restore", "restore"),
+    "restore": ("gainmap.editing.restore", "restore"),
 }
 
 __all__ = ["GainMapError", "GainMapMetadata", "NotAJpegError", "Problem", *_LAZY]

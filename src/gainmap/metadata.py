@@ -17,11 +17,11 @@ Conversions and their limits
   libavif does).  XMP cannot express ``use_base_colour_space=False``: :meth:`to_hdrgm` raises
   :class:`MetadataConversionError` for it.  hdrgm HDRCapacityMin is clamped to be >= 0 by readers; a base
   headroom < 0 cannot be represented faithfully.
-* ISO 21496-1 fractions: see :mod:`gainmap.schema.iso21496`; values are approximated by fractions chosen so
+* ISO 21496-1 fractions: see :mod:`gainmap.formats.iso21496`; values are approximated by fractions chosen so
   that a round trip is exact within 1e-6 (see :func:`to_fraction`).
 * Apple (iOS 14 to 17): Apple interpolates linearly, ISO log-linearly.  :meth:`from_apple` gives the
   approximation every peer uses (min 0, max log2 H, gamma 1, offsets 0); the exact conversion re-maps the
-  gain-map pixels (see :mod:`gainmap.repair`).
+  gain-map pixels (see :mod:`gainmap.editing.repair`).
 """
 
 from __future__ import annotations

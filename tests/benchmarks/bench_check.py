@@ -1,6 +1,6 @@
 """Benchmark: checking multi-megapixel files (run on demand: ``python tests/benchmarks/bench_check.py``).
 
-Times ``gainmap.validate.check_bytes`` on a generated 12 MP Ultra HDR file and on the largest corpus files, with
+Times ``gainmap.analysis.validate.check_bytes`` on a generated 12 MP Ultra HDR file and on the largest corpus files, with
 exiftool -validate (the nearest peer diagnostic) measured in the same run.
 """
 
@@ -21,7 +21,7 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 def main() -> None:
     from bench_read import make_12mp, timeit
 
-    from gainmap.validate import check_bytes, load_checks
+    from gainmap.analysis.validate import check_bytes, load_checks
 
     load_checks()
     files = [("generated 12 MP Ultra HDR", make_12mp())]

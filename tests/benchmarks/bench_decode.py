@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def make_12mp(width: int = 4032, height: int = 3024) -> bytes:
-    from gainmap.build import build
+    from gainmap.editing.build import build
     from gainmap.metadata import GainMapMetadata
 
     rng = np.random.default_rng(0)
@@ -44,7 +44,7 @@ def make_12mp(width: int = 4032, height: int = 3024) -> bytes:
 
 
 def ours(data: bytes) -> np.ndarray:
-    from gainmap.decode import decode
+    from gainmap.hdr.decode import decode
 
     return decode(data)
 
@@ -88,8 +88,8 @@ def memory_child(which: str, path: str) -> None:
     data = Path(path).read_bytes()
     import imagecodecs  # noqa: F401 - imports before the baseline
 
-    import gainmap.decode  # noqa: F401
     import gainmap.hdr.apply  # noqa: F401
+    import gainmap.hdr.decode  # noqa: F401
 
     tracemalloc.start()
     before = peak_rss_kib()
@@ -106,10 +106,10 @@ def memory(which: str, path: str) -> dict[str, int]:
 
 
 def breakdown(data: bytes, repeat: int = 3) -> list[tuple[str, float]]:
-    from gainmap.container import read
-    from gainmap.decode import decode_pixels
     from gainmap.hdr.apply import apply_gainmap
     from gainmap.hdr.color import u8_to_linear_lut
+    from gainmap.hdr.decode import decode_pixels
+    from gainmap.model.container import read
 
     def med(fn) -> float:
         fn()
@@ -145,7 +145,7 @@ def main() -> None:
     import imagecodecs
 
     data = Path(args.file).read_bytes() if args.file else make_12mp()
-    from gainmap.container import read
+    from gainmap.model.container import read
 
     gmf = read(data)
     print(f"file: {gmf.primary.width}x{gmf.primary.height}, gain map {gmf.gainmap.width}x{gmf.gainmap.height}, "

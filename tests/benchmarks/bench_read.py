@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 
 def make_12mp() -> bytes:
-    from gainmap.assemble import assemble
-    from gainmap.schema import icc
+    from gainmap.formats import icc
+    from gainmap.model.assemble import assemble
     from make_fixtures import DEFAULT_MD
 
     rng = np.random.default_rng(0)
@@ -49,7 +49,7 @@ def timeit(fn, repeat: int = 15) -> float:
 
 
 def main() -> None:
-    from gainmap.container import read
+    from gainmap.model.container import read
 
     data = make_12mp()
     print(f"12 MP Ultra HDR file: {len(data) / 1e6:.2f} MB")

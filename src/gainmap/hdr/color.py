@@ -421,7 +421,7 @@ def colour_space_from_icc(profile: bytes | None) -> tuple[str, str]:
     if not profile:
         return "srgb", "no ICC profile: sRGB assumed (the default of every gain-map reader)"
     try:
-        from gainmap.schema.icc import parse_icc_profile
+        from gainmap.formats.icc import parse_icc_profile
     except ImportError:  # pragma: no cover - the ICC schema ships with the package
         return "srgb", "ICC parser unavailable: sRGB assumed"
     try:

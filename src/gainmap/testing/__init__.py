@@ -4,7 +4,7 @@
   :func:`random_file`, and hypothesis strategies :func:`metadata`, :func:`file_specs`, :func:`gainmap_files`.
 * Targeted faults that carry the finding ids they trigger: :data:`MUTATORS`, :func:`mutate`,
   :class:`Mutation`, :func:`mutated_files`; untargeted damage: :func:`havoc`, :func:`splice`.
-* Fuzzing an external decoder or a Python callable: :func:`gainmap.fuzz.fuzz` (``gainmap fuzz``).
+* Fuzzing an external decoder or a Python callable: :func:`gainmap.testing.fuzz.fuzz` (``gainmap fuzz``).
 * Fuzzing ourselves: ``python -m gainmap.testing.selffuzz``.
 
 The hypothesis strategies need ``hypothesis`` (``pip install gainmap[test]``); everything else does not.

@@ -20,12 +20,12 @@ import numpy as np
 from lxml import etree
 from PIL import Image
 
-from gainmap.assemble import assemble
+from gainmap.formats import icc as icc_schema
+from gainmap.formats import xmp
+from gainmap.formats.scanner import Segment
+from gainmap.formats.xmp_props import HDRGM_BY_NAME, RDF_NS, XMPNOTE_NS, format_value
 from gainmap.metadata import GainMapMetadata
-from gainmap.scanner import Segment
-from gainmap.schema import icc as icc_schema
-from gainmap.schema import xmp
-from gainmap.schema.xmp_props import HDRGM_BY_NAME, RDF_NS, XMPNOTE_NS, format_value
+from gainmap.model.assemble import assemble
 
 T = TypeVar("T")
 

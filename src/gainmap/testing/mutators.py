@@ -15,11 +15,11 @@ import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from gainmap.container import GainMapFile, Gap, JpegImage, read
-from gainmap.scanner import Segment
-from gainmap.schema import icc as icc_schema
-from gainmap.schema import iso21496, mpf, xmp
-from gainmap.schema.jpeg import EOI, SOI
+from gainmap.formats import icc as icc_schema
+from gainmap.formats import iso21496, mpf, xmp
+from gainmap.formats.jpeg import EOI, SOI
+from gainmap.formats.scanner import Segment
+from gainmap.model.container import GainMapFile, Gap, JpegImage, read
 
 URN = len(iso21496.ISO_URN)
 #: Payload offsets of ISO 21496-1 fields in the full layout (after the URN).

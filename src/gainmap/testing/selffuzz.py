@@ -37,9 +37,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gainmap.container import read
+from gainmap.editing.repair import RepairError, repair
 from gainmap.errors import NotAJpegError
-from gainmap.repair import RepairError, repair
+from gainmap.model.container import read
 from gainmap.testing.generate import random_file
 from gainmap.testing.mutators import MUTATORS, NotApplicable, havoc, mutate, splice
 
@@ -271,7 +271,7 @@ def run(seed: int, count: int | None, *, duration: float | None = None, time_lim
         ignore: Iterable[str] = ()) -> SelfFuzzStats:
     """Run inputs ``job, job + jobs, ...`` below ``count`` (or until ``duration`` s pass); failures whose
     "kind: detail" contains one of ``ignore`` (known, open bugs) are not counted."""
-    from gainmap.fuzz import minimise
+    from gainmap.testing.fuzz import minimise
 
     inputs = SelfInputs(seed, load_corpus(corpus_dirs))
     stats = SelfFuzzStats()

@@ -1,0 +1,1 @@
+"""Changes to files: repair, build, restore (layer 4, above analysis)."""

@@ -1,0 +1,74 @@
+"""Apple HDR (iOS 14 to 17): where the headroom comes from, and the units question.
+
+Two sources give the headroom H (a linear ratio of HDR to SDR white):
+
+* the gain-map image's XMP ``HDRGainMap:HDRGainMapHeadroom`` (HDRGainMapVersion 131072 and later);
+* the primary's Exif maker note, tags 33 (HDRHeadroom) and 48 (HDRGain), through Apple's documented formula
+  (:func:`gainmap.metadata.apple_stops_from_maker_note`), giving stops; H = 2 ** max(stops, 0).
+
+Units: Skia (m156) and libavif read ``HDRGainMapHeadroom`` as a linear ratio; libultrahdr 2.x reads it as log2
+stops (4.53 -> x23.15).  We follow Skia and libavif (linear): it agrees with the <= 3-stop range of the maker-note
+formula and Apple's use of "headroom" elsewhere.  The validator reports the ambiguity (``apple.headroom-units``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gainmap.metadata import apple_stops_from_maker_note
+
+if TYPE_CHECKING:
+    from gainmap.model.container import GainMapFile
+
+APPLE_AUX_TYPE = "urn:com:apple:photo:2020:aux:hdrgainmap"
+
+
+@dataclass(frozen=True)
+class AppleHeadroom:
+    """Apple headroom as a linear ratio, with where it came from."""
+
+    linear: float
+    source: str  # "xmp" or "maker-note"
+    maker_note_stops: float | None = None
+
+    @property
+    def stops(self) -> float:
+        return math.log2(self.linear) if self.linear > 0 else float("-inf")
+
+
+def maker_note_stops(gmf: GainMapFile) -> float | None:
+    """Stops from the primary's maker note (tags 33/48), or None when tag 33 is absent (Skia requires it)."""
+    exif = gmf.primary.exif
+    note = getattr(exif, "apple", None) if exif is not None else None
+    if note is None or note.headroom is None:
+        return None
+    num, den = note.headroom
+    if den == 0:
+        return None
+    gain = None
+    if note.gain is not None and note.gain[1] != 0:
+        gain = note.gain[0] / note.gain[1]
+    return apple_stops_from_maker_note(num / den, gain)
+
+
+def apple_xmp(gmf: GainMapFile) -> object | None:
+    """The gain-map image's Apple XMP view (apdi / HDRGainMap), or None."""
+    gm = gmf.gainmap
+    packet = gm.xmp if gm is not None else None
+    return getattr(packet, "apple", None) if packet is not None else None
+
+
+def apple_headroom(gmf: GainMapFile) -> AppleHeadroom | None:
+    """The headroom of an Apple-style gain map, or None when the file is not one."""
+    info = apple_xmp(gmf)
+    if info is None:
+        return None
+    stops = maker_note_stops(gmf)
+    xmp_headroom = getattr(info, "headroom", None)
+    if xmp_headroom is not None and math.isfinite(xmp_headroom) and xmp_headroom > 0:
+        return AppleHeadroom(float(xmp_headroom), "xmp", stops)
+    if stops is not None and math.isfinite(stops):
+        return AppleHeadroom(2.0 ** max(stops, 0.0), "maker-note", stops)
+    return None
