@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from conftest import FIXTURES
 from gainmap.analysis.checks.registry import Finding, registered, run_checks
 from gainmap.analysis.validate import CheckContext, check_bytes
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 
 def valid(name: str = "ultrahdr.jpg") -> bytes:

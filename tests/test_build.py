@@ -37,7 +37,7 @@ from gainmap.formats import icc
 from gainmap.hdr import color
 from gainmap.hdr.decode import decode, decode_pixels, decode_with_info
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 EPS = 2.0 ** -8
 EXR = SHARED / "hdr" / "openexr-images__Bonita.exr"

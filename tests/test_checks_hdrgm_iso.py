@@ -20,7 +20,8 @@ from gainmap.formats.iso21496 import ISO_URN, URN_LEN, parse_iso
 from gainmap.formats.scanner import Segment
 from gainmap.formats.xmp import XMP_IDENT
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 MINE = ("hdrgm.", "iso.", "sync.")
 #: Warnings a valid fixture carries because it deliberately has only one metadata form.

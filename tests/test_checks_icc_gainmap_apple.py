@@ -23,7 +23,8 @@ from gainmap.formats.exif import EXIF_IDENT
 from gainmap.formats.scanner import Segment
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 MODULES = {icc_checks.__name__, gainmap_checks.__name__, apple_checks.__name__}
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ in MODULES for i in rc.ids}

@@ -18,7 +18,8 @@ from gainmap.analysis.checks import mpf as mpf_checks
 from gainmap.analysis.checks.registry import Finding, registered
 from gainmap.formats import mpf as mpf_schema
 from gainmap.formats.scanner import Segment
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 MODULE = mpf_checks.__name__
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == MODULE for i in rc.ids}

@@ -17,7 +17,8 @@ from gainmap.analysis.checks import structure
 from gainmap.analysis.checks.registry import Finding, registered
 from gainmap.analysis.validate import CheckContext
 from gainmap.errors import Problem
-from gainmap.model.container import JpegImage, read
+from gainmap.model.container import JpegImage
+from gainmap.model.reader import read
 
 MODULE_IDS = {i for rc in registered() if rc.fn.__module__ == structure.__name__ for i in rc.ids}
 

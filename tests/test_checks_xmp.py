@@ -17,7 +17,8 @@ from conftest import FIXTURES, corpus_params, fixture_files
 from gainmap.analysis.validate import check_bytes
 from gainmap.formats.scanner import Segment
 from gainmap.formats.xmp import XMP_IDENT, split_extended
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 MINE = ("xmp.", "container.")
 HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"

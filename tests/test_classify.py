@@ -17,7 +17,7 @@ from gainmap.analysis.report import Report, render_json
 from gainmap.analysis.validate import check, check_bytes
 from gainmap.formats import mpf
 from gainmap.formats.scanner import Segment
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 #: Files where our reading differs from the MANIFEST's first reading, with the reason found in the bytes.
 #: Empty: every corpus file agrees.  (Readings checked against the bytes rather than taken on trust:

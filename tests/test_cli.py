@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FIXTURES, corpus_params
 from gainmap.cli.main import main
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 VALID = FIXTURES / "valid" / "ultrahdr.jpg"
 STALE = FIXTURES / "broken" / "stale_mpf_offset.jpg"

@@ -21,7 +21,7 @@ from conftest import (
 )
 from gainmap.errors import NotAJpegError
 from gainmap.formats.scanner import Segment
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 
 def _read_or_none(path):

@@ -41,7 +41,7 @@ from gainmap.hdr import color
 from gainmap.hdr.decode import DecodeInfo, decode, decode_pixels, decode_with_info, parse_region
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 

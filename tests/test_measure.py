@@ -17,7 +17,7 @@ from gainmap.hdr import color
 from gainmap.hdr.decode import decode, decode_pixels, measure
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 MD = GainMapMetadata(gain_map_min=(0.0,), gain_map_max=(2.0,), gamma=(1.0,), base_offset=(0.0,),
                      alternate_offset=(0.0,), base_hdr_headroom=0.0, alternate_hdr_headroom=2.0)

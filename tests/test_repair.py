@@ -18,7 +18,7 @@ from gainmap.analysis.validate import check_bytes
 from gainmap.cli.main import main
 from gainmap.editing.repair import apple_to_log_lut, plan, primary_fingerprint, repair
 from gainmap.errors import NotAJpegError
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 

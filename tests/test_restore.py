@@ -14,7 +14,7 @@ from gainmap.cli.main import main
 from gainmap.editing.repair import primary_fingerprint
 from gainmap.editing.restore import restore
 from gainmap.errors import GainMapError
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 imagecodecs = pytest.importorskip("imagecodecs")
 UHDR = FIXTURES / "valid" / "ultrahdr.jpg"

@@ -16,7 +16,7 @@ from gainmap.analysis.checks.catalogue import catalogue
 from gainmap.analysis.validate import check_bytes
 from gainmap.formats import iso21496
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.container import read
+from gainmap.model.reader import read
 from gainmap.testing import (
     MUTATORS,
     FileSpec,

@@ -18,7 +18,7 @@ from conftest import CORPUS, FIXTURES, corpus_files, corpus_manifest, corpus_par
 from gainmap.analysis.report import Report
 from gainmap.analysis.validate import check_bytes
 from gainmap.errors import NotAJpegError
-from gainmap.model.container import read
+from gainmap.model.reader import read
 
 pytestmark = [needs_corpus, pytest.mark.corpus]
 

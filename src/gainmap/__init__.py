@@ -14,7 +14,7 @@ from gainmap.metadata import GainMapMetadata
 __version__ = "0.1.0"
 
 _LAZY = {
-    "read": ("gainmap.model.container", "read"),
+    "read": ("gainmap.model.reader", "read"),
     "GainMapFile": ("gainmap.model.container", "GainMapFile"),
     "JpegImage": ("gainmap.model.container", "JpegImage"),
     "Segment": ("gainmap.formats.scanner", "Segment"),

@@ -109,7 +109,7 @@ def breakdown(data: bytes, repeat: int = 3) -> list[tuple[str, float]]:
     from gainmap.hdr.apply import apply_gainmap
     from gainmap.hdr.color import u8_to_linear_lut
     from gainmap.hdr.decode import decode_pixels
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     def med(fn) -> float:
         fn()
@@ -145,7 +145,7 @@ def main() -> None:
     import imagecodecs
 
     data = Path(args.file).read_bytes() if args.file else make_12mp()
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     gmf = read(data)
     print(f"file: {gmf.primary.width}x{gmf.primary.height}, gain map {gmf.gainmap.width}x{gmf.gainmap.height}, "

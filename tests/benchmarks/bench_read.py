@@ -49,7 +49,7 @@ def timeit(fn, repeat: int = 15) -> float:
 
 
 def main() -> None:
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     data = make_12mp()
     print(f"12 MP Ultra HDR file: {len(data) / 1e6:.2f} MB")

@@ -16,7 +16,8 @@ from typing import Any
 
 from gainmap.analysis.checks.registry import Finding, run_checks
 from gainmap.analysis.report import ImageInfo, Report
-from gainmap.model.container import GainMapFile, JpegImage, read
+from gainmap.model.container import GainMapFile, JpegImage
+from gainmap.model.reader import read
 
 _LOADED = False
 

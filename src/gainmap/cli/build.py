@@ -106,7 +106,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def _jpeg_space(sdr: object) -> str | None:
     """The colour space an SDR JPEG's ICC profile names (None for pixels or no known profile)."""
     from gainmap.editing.build import _icc_space
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     return _icc_space(read(sdr).primary.icc) if isinstance(sdr, bytes) else None
 

@@ -56,7 +56,7 @@ def _headroom(value: float | None) -> float | None:
 def cmd_decode(args: argparse.Namespace) -> int:
     from gainmap.hdr.decode import decode_with_info
     from gainmap.hdr.io import WRITE_EXTENSIONS, write_hdr_image
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     out = check_output(args.output, [args.file], WRITE_EXTENSIONS)
     transfer = getattr(args, "transfer", None)
@@ -116,7 +116,7 @@ def render_measure(path: str, rows: list[dict[str, Any]]) -> str:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from gainmap.hdr.decode import measure
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     regions = _regions(args.region)
     headroom = _headroom(args.headroom)

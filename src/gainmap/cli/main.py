@@ -37,7 +37,7 @@ def _print_json(obj: object) -> None:
 # ---------------------------------------------------------------------- inspect
 def cmd_inspect(args: argparse.Namespace) -> int:
     from gainmap.analysis.inspect import hex_view, inspect_json, render_tree
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     data = _read_bytes(args.file)
     gmf = read(data, name=args.file)

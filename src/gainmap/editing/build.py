@@ -141,7 +141,7 @@ def _gainmap_u8(pixels: np.ndarray) -> np.ndarray:
 
 def _jpeg_dims(data: bytes, what: str) -> tuple[int, int, int]:
     """(width, height, components) of the first image of JPEG bytes."""
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     image = read(data, name=what).primary
     if image.frame is None or image.width is None or image.height is None:
@@ -194,7 +194,7 @@ def build(sdr: ImageInput | None, gainmap: ImageInput | None = None, metadata: G
     space = None if colour_space is None else color.canonical_name(colour_space)
     sdr_in = None if sdr is None else _load(sdr, "SDR image")
     if isinstance(sdr_in, bytes):
-        from gainmap.model.container import read
+        from gainmap.model.reader import read
 
         found = _icc_space(read(sdr_in, name="SDR image").primary.icc)
         if space is not None and found is not None and found != space:
@@ -253,7 +253,7 @@ def _computed_gainmap(primary: bytes, hdr: np.ndarray, size: tuple[int, int], sp
     from gainmap.hdr.color import u8_to_linear_lut
     from gainmap.hdr.compute import compute_gainmap
     from gainmap.hdr.decode import decode_pixels
-    from gainmap.model.container import read
+    from gainmap.model.reader import read
 
     pw, ph = size
     if hdr.shape[:2] != (ph, pw):

@@ -35,7 +35,9 @@ from gainmap.formats import iso21496, mpf, xmp
 from gainmap.formats.jpeg import SOS
 from gainmap.formats.scanner import Segment
 from gainmap.metadata import GainMapMetadata, MetadataConversionError
-from gainmap.model.container import GainMapFile, JpegImage, has_gainmap_metadata, read
+from gainmap.model.container import GainMapFile, JpegImage
+from gainmap.model.policy import has_gainmap_metadata
+from gainmap.model.reader import read
 
 #: Order in which planned actions run (later ones depend on what earlier ones produce).
 ACTION_ORDER = (

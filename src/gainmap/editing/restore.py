@@ -21,7 +21,8 @@ from gainmap.formats import icc as icc_schema
 from gainmap.hdr.decode import decode_pixels, primary_colour_space
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
-from gainmap.model.container import GainMapFile, read
+from gainmap.model.container import GainMapFile
+from gainmap.model.reader import read
 
 Source = str | PathLike[str] | bytes | GainMapFile
 

@@ -41,7 +41,8 @@ from PIL import Image, JpegImagePlugin
 
 from gainmap.errors import GainMapError
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.container import GainMapFile, JpegImage, read
+from gainmap.model.container import GainMapFile, JpegImage
+from gainmap.model.reader import read
 
 Source = str | PathLike[str] | bytes | GainMapFile
 

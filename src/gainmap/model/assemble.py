@@ -13,7 +13,8 @@ from gainmap.formats import icc as icc_schema
 from gainmap.formats import iso21496, mpf, xmp
 from gainmap.formats.scanner import Segment
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.container import GainMapFile, JpegImage, read
+from gainmap.model.container import GainMapFile, JpegImage
+from gainmap.model.reader import read
 
 #: Segment kinds the assembler owns: removed from inputs so they are never duplicated.
 _PRIMARY_OWNED = ("mpf", "iso21496")

@@ -353,7 +353,8 @@ def minimise(data: bytes, still_fails: Callable[[bytes], bool], *, budget_s: flo
 
 def _structure(data: bytes) -> list[bytes]:
     """The file cut into parts: gaps whole, images into their segments (SOS with its scan data)."""
-    from gainmap.model.container import JpegImage, read
+    from gainmap.model.container import JpegImage
+    from gainmap.model.reader import read
 
     try:
         gmf = read(data)

@@ -19,7 +19,8 @@ from gainmap.formats import icc as icc_schema
 from gainmap.formats import iso21496, mpf, xmp
 from gainmap.formats.jpeg import EOI, SOI
 from gainmap.formats.scanner import Segment
-from gainmap.model.container import GainMapFile, Gap, JpegImage, read
+from gainmap.model.container import GainMapFile, Gap, JpegImage
+from gainmap.model.reader import read
 
 URN = len(iso21496.ISO_URN)
 #: Payload offsets of ISO 21496-1 fields in the full layout (after the URN).

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from gainmap.editing.repair import RepairError, repair
 from gainmap.errors import NotAJpegError
-from gainmap.model.container import read
+from gainmap.model.reader import read
 from gainmap.testing.generate import random_file
 from gainmap.testing.mutators import MUTATORS, NotApplicable, havoc, mutate, splice
 
