@@ -99,28 +99,29 @@ KNOWN_DIFFERENCES = {
 }
 
 
-def test_libultrahdr_verdict_agrees_with_imagecodecs():
+@pytest.mark.parametrize("path", corpus_params())
+def test_libultrahdr_verdict_agrees_with_imagecodecs(path: Path):
     imagecodecs = pytest.importorskip("imagecodecs")
     if not hasattr(imagecodecs, "ultrahdr_decode"):
         pytest.skip("imagecodecs was built without libultrahdr")
-    rows = []
-    for path in corpus_files():
-        data = path.read_bytes()
-        try:
-            imagecodecs.ultrahdr_decode(data, dtype="float16")
-            actual = True
-        except Exception:  # imagecodecs raises UltrahdrError (and others for non-JPEG input)
-            actual = False
-        r = report(path.name)
-        ours = r.viewers["libultrahdr"].hdr if r is not None else False
-        because = r.viewers["libultrahdr"].because if r is not None else ["not a JPEG"]
-        rows.append((path.name, ours, actual, because))
-    disagree = {name: (ours, actual, because) for name, ours, actual, because in rows if ours != actual}
-    rate = 1 - len(disagree) / len(rows)
-    unexplained = {n: v for n, v in disagree.items() if n not in KNOWN_DIFFERENCES}
-    detail = "\n".join(f"  {n}: ours={o} imagecodecs={a} because={b}" for n, (o, a, b) in sorted(disagree.items()))
-    assert not unexplained, f"agreement {rate:.1%} ({len(rows) - len(disagree)}/{len(rows)}); unexplained:\n{detail}"
-    assert rate >= 0.95, f"agreement {rate:.1%}\n{detail}"
+    data = path.read_bytes()
+    try:
+        imagecodecs.ultrahdr_decode(data, dtype="float16")
+        actual = True
+    except Exception:  # imagecodecs raises UltrahdrError (and others for non-JPEG input)
+        actual = False
+    r = report(path.name)
+    ours = r.viewers["libultrahdr"].hdr if r is not None else False
+    because = r.viewers["libultrahdr"].because if r is not None else ["not a JPEG"]
+    if path.name not in KNOWN_DIFFERENCES:
+        assert ours == actual, f"{path.name}: ours={ours} imagecodecs={actual} because={because}"
+
+
+def test_libultrahdr_agreement_rate_stays_high():
+    """Every file outside KNOWN_DIFFERENCES agrees (the test above), so the rate is at least this."""
+    names = {p.name for p in corpus_files()}
+    rate = 1 - len(names & set(KNOWN_DIFFERENCES)) / len(names)
+    assert rate >= 0.95, f"agreement at worst {rate:.1%}: KNOWN_DIFFERENCES is too long"
 
 
 def test_min_gt_max_is_rejected_by_both():
