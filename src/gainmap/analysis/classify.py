@@ -14,7 +14,7 @@
                        gain-map image, or a second image with no gain-map metadata
 =====================  ==================================================================================
 
-The kind is read from a :class:`~gainmap.analysis.report.Report` (the six presence checks, the findings and the
+The kind is read from a :class:`~gainmap.analysis.result.Report` (the six presence checks, the findings and the
 metadata forms found), so it is the same whether computed here or shown by ``gainmap check --json``.
 """
 
@@ -23,10 +23,11 @@ from __future__ import annotations
 from os import PathLike
 from typing import TYPE_CHECKING
 
+from gainmap.analysis.result import Report
+from gainmap.analysis.validate import check
 from gainmap.errors import NotAJpegError
 
 if TYPE_CHECKING:
-    from gainmap.analysis.report import Report
     from gainmap.model.container import GainMapFile
 
 KINDS: tuple[str, ...] = ("ultrahdr-xmp-only", "ultrahdr-xmp+iso", "iso-only", "adobe-gainmap", "apple-hdrgainmap",
@@ -78,12 +79,8 @@ def classify_report(report: Report) -> str:
 
 def classify(report_or_file: Report | GainMapFile | bytes | str | PathLike[str]) -> str:
     """The MANIFEST ``kind`` of a report, a parsed file, bytes or a path ("other" for non-JPEG input)."""
-    from gainmap.analysis.report import Report
-
     if isinstance(report_or_file, Report):
         return classify_report(report_or_file)
-    from gainmap.analysis.validate import check
-
     try:
         return classify_report(check(report_or_file))
     except NotAJpegError:

@@ -1,4 +1,4 @@
-"""The validator: read a file, run every registered check, and build the :class:`~gainmap.analysis.report.Report`.
+"""The validator: read a file, run every registered check, and build the :class:`~gainmap.analysis.result.Report`.
 
 The six presence checks (the quick answer) are read from the primary image's own header segments, except the
 fifth, which looks in the gain-map image.  Whether each present piece is also *correct* is what the check
@@ -15,7 +15,7 @@ from os import PathLike
 from typing import Any
 
 from gainmap.analysis.checks.registry import Finding, run_checks
-from gainmap.analysis.report import ImageInfo, Report
+from gainmap.analysis.result import ImageInfo, Report
 from gainmap.model.container import GainMapFile, JpegImage
 from gainmap.model.reader import read
 

@@ -15,7 +15,7 @@ from gainmap.analysis.checks.catalogue import SEVERITIES, SIX, catalogue
 from gainmap.analysis.classify import classify_report
 
 if TYPE_CHECKING:
-    from gainmap.analysis.report import ImageInfo, Report
+    from gainmap.analysis.result import ImageInfo, Report
 
 SCHEMA_VERSION = 1
 

@@ -16,7 +16,7 @@ from gainmap.analysis.checks.catalogue import SIX, catalogue
 if TYPE_CHECKING:
     from gainmap.analysis.checks.registry import Finding
     from gainmap.analysis.checks.viewers import Verdict
-    from gainmap.analysis.report import ImageInfo, Report
+    from gainmap.analysis.result import ImageInfo, Report
 
 SIX_LABELS = {"mpf": "MPF", "container_xmp": "GContainer", "hdrgm": "hdrgm", "iso_primary": "ISO primary",
               "iso_gainmap": "ISO gain map", "icc": "ICC"}
