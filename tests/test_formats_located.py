@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from construct import Int16ub
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gainmap.formats import iso21496, jpeg
@@ -23,6 +23,7 @@ def _leaves(value, path=""):
         yield path, value
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.sampled_from([0x00, 0x80, 0x40, 0xC0]), st.binary(min_size=136, max_size=136), st.integers(0, 10**6))
 def test_iso_full_layout_parses_as_construct_and_every_leaf_is_at_its_span(flags, rest, base):
     payload = b"\x00\x00\x00\x00" + bytes([flags]) + rest
@@ -38,7 +39,7 @@ def test_iso_full_layout_parses_as_construct_and_every_leaf_is_at_its_span(flags
         assert int.from_bytes(raw, "big", signed=signed) == leaf, path
         n_leaves += 1
     channels = 3 if flags & 0x80 else 1
-    assert n_leaves == 4 + 2 * 2 + channels * 5 * 2
+    assert n_leaves == 3 + 2 * 2 + channels * 5 * 2  # versions, flags, two headrooms, 5 fractions a channel
     assert span(spans, "channels").end == base + iso21496.full_length(channels)
 
 
