@@ -60,7 +60,6 @@ SIZE_ALLOWLIST: set[str] = {
 
 #: Modules outside gainmap.formats that read or write byte layouts by hand.
 BYTES_ALLOWLIST: set[str] = {
-    "gainmap.hdr.io",  # PNG chunks (cICP) by struct
     "gainmap.testing.mutators",  # MP entry and ISO fields by struct; random-order integers
 }
 

@@ -355,7 +355,8 @@ def test_cli_decode_exr_float_and_headroom(tmp_path, src_file) -> None:
 
 @pytest.mark.parametrize("transfer", [None, "pq", "hlg"])
 def test_cli_decode_png(tmp_path, src_file, transfer: str | None) -> None:
-    from gainmap.hdr.io import png_chunks, read_hdr_image
+    from gainmap.formats.png import chunks as png_chunks
+    from gainmap.hdr.io import read_hdr_image
 
     out = tmp_path / "out.png"
     argv = ["decode", str(src_file), "-o", str(out)] + (["--transfer", transfer] if transfer else [])

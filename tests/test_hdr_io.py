@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gainmap.formats.png import add_cicp as add_png_cicp
+from gainmap.formats.png import chunks as png_chunks
 from gainmap.hdr import color
-from gainmap.hdr.io import add_png_cicp, png_chunks, read_hdr_image, write_hdr_image
+from gainmap.hdr.io import read_hdr_image, write_hdr_image
 
 SHARED_HDR = Path(__file__).resolve().parents[1] / ".." / "shared" / "hdr"
 

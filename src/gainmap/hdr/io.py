@@ -20,18 +20,16 @@ taken to be in it already.  Writes go to a temporary file in the destination fol
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from gainmap.atomic import replace_with
+from gainmap.formats import png
 from gainmap.hdr import color
 
 READ_EXTENSIONS = (".exr", ".hdr", ".pic", ".tif", ".tiff", ".npy", ".png")
 WRITE_EXTENSIONS = (".exr", ".tif", ".tiff", ".npy", ".png")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -69,45 +67,11 @@ def _apply_matrix(rgb: np.ndarray, m: np.ndarray | None) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- PNG
-def png_chunks(data: bytes) -> list[tuple[bytes, int, bytes]]:
-    """(type, offset, payload) of a PNG's chunks up to IEND; stops quietly at a truncated chunk."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG file")
-    out: list[tuple[bytes, int, bytes]] = []
-    pos = len(PNG_SIGNATURE)
-    while pos + 8 <= len(data):
-        (length,) = struct.unpack_from(">I", data, pos)
-        ctype = data[pos + 4:pos + 8]
-        end = pos + 12 + length
-        if end > len(data):
-            break
-        out.append((ctype, pos, data[pos + 8:pos + 8 + length]))
-        if ctype == b"IEND":
-            break
-        pos = end
-    return out
-
-
-def png_chunk(ctype: bytes, payload: bytes) -> bytes:
-    """One PNG chunk: length, type, payload, CRC-32 of type + payload."""
-    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", zlib.crc32(ctype + payload))
-
-
-def add_png_cicp(png: bytes, primaries: int, transfer: int, matrix: int = 0, full_range: bool = True) -> bytes:
-    """``png`` with a cICP chunk (PNG 3rd edition) inserted right after IHDR (before PLTE/IDAT, as required)."""
-    chunks = png_chunks(png)
-    if not chunks or chunks[0][0] != b"IHDR":
-        raise ValueError("PNG does not start with IHDR")
-    insert_at = chunks[0][1] + 12 + len(chunks[0][2])
-    cicp = png_chunk(b"cICP", bytes([primaries, transfer, matrix, 1 if full_range else 0]))
-    return png[:insert_at] + cicp + png[insert_at:]
-
-
 def _read_png(path: Path, colour_space: str) -> np.ndarray:
     import imagecodecs
 
     data = path.read_bytes()
-    cicp = next((p for t, _o, p in png_chunks(data) if t == b"cICP" and len(p) == 4), None)
+    cicp = next((p for t, _o, p in png.chunks(data) if t == b"cICP" and len(p) == 4), None)
     raw = np.asarray(imagecodecs.png_decode(data))
     pixels = _as_rgb(raw, str(path))
     signal = pixels / np.float32(65535.0 if raw.dtype == np.uint16 else 255.0)
@@ -139,9 +103,8 @@ def _write_png(path: Path, linear: np.ndarray, colour_space: str, transfer: str)
     np.maximum(rgb2020, 0.0, out=rgb2020)
     signal = color.linear_to_pq(rgb2020) if transfer == "pq" else color.linear_to_hlg(rgb2020)
     codes = np.floor(np.clip(signal, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    png = imagecodecs.png_encode(codes)
-    png = add_png_cicp(png, color.CICP_CODE["bt2020"], color.CICP_TRANSFER[transfer])
-    replace_with(path, lambda tmp: Path(tmp).write_bytes(png))
+    encoded = png.add_cicp(imagecodecs.png_encode(codes), color.CICP_CODE["bt2020"], color.CICP_TRANSFER[transfer])
+    replace_with(path, lambda tmp: Path(tmp).write_bytes(encoded))
 
 
 # --------------------------------------------------------------------------------------------- EXR
