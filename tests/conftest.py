@@ -7,6 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The suite runs on every core (pytest-xdist) and often on a shared machine: how long one example takes says
+# nothing about the code there, so no property test has a deadline.
+settings.register_profile("gainmap", deadline=None)
+settings.load_profile("gainmap")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from gainmap.metadata import apple_stops_from_maker_note
 
 if TYPE_CHECKING:
+    from gainmap.formats.xmp import AppleXmp
     from gainmap.model.container import GainMapFile
 
 APPLE_AUX_TYPE = "urn:com:apple:photo:2020:aux:hdrgainmap"
@@ -41,7 +42,7 @@ class AppleHeadroom:
 def maker_note_stops(gmf: GainMapFile) -> float | None:
     """Stops from the primary's maker note (tags 33/48), or None when tag 33 is absent (Skia requires it)."""
     exif = gmf.primary.exif
-    note = getattr(exif, "apple", None) if exif is not None else None
+    note = exif.apple if exif is not None else None
     if note is None or note.headroom is None:
         return None
     num, den = note.headroom
@@ -53,11 +54,11 @@ def maker_note_stops(gmf: GainMapFile) -> float | None:
     return apple_stops_from_maker_note(num / den, gain)
 
 
-def apple_xmp(gmf: GainMapFile) -> object | None:
+def apple_xmp(gmf: GainMapFile) -> AppleXmp | None:
     """The gain-map image's Apple XMP view (apdi / HDRGainMap), or None."""
     gm = gmf.gainmap
     packet = gm.xmp if gm is not None else None
-    return getattr(packet, "apple", None) if packet is not None else None
+    return packet.apple if packet is not None else None
 
 
 def apple_headroom(gmf: GainMapFile) -> AppleHeadroom | None:
@@ -66,7 +67,7 @@ def apple_headroom(gmf: GainMapFile) -> AppleHeadroom | None:
     if info is None:
         return None
     stops = maker_note_stops(gmf)
-    xmp_headroom = getattr(info, "headroom", None)
+    xmp_headroom = info.headroom
     if xmp_headroom is not None and math.isfinite(xmp_headroom) and xmp_headroom > 0:
         return AppleHeadroom(float(xmp_headroom), "xmp", stops)
     if stops is not None and math.isfinite(stops):

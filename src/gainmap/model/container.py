@@ -27,6 +27,11 @@ from gainmap.formats.scanner import Item, Segment
 from gainmap.model import policy, writer
 
 if TYPE_CHECKING:
+    from gainmap.formats.exif import ExifInfo
+    from gainmap.formats.icc import IccChunk
+    from gainmap.formats.iso21496 import IsoRecord
+    from gainmap.formats.mpf import MpfInfo
+    from gainmap.formats.xmp import XmpPacket
     from gainmap.metadata import GainMapMetadata
 
 # MP entry type codes (attribute & 0xFFFFFF) and what they are called.
@@ -130,7 +135,7 @@ class JpegImage:
 
     # ------------------------------------------------------------------ metadata views
     @property
-    def xmp(self) -> Any:
+    def xmp(self) -> XmpPacket | None:
         """The first standard XMP packet (what libultrahdr and libavif read), parsed, or None."""
         from gainmap.formats import xmp
 
@@ -138,27 +143,27 @@ class JpegImage:
         return None if seg is None else _cached_view(seg, xmp.parse_xmp)
 
     @property
-    def mpf(self) -> Any:
+    def mpf(self) -> MpfInfo | None:
         from gainmap.formats import mpf
 
         seg = self.first("mpf", header_only=False)
         return None if seg is None else _cached_view(seg, mpf.parse_mpf)
 
     @property
-    def iso(self) -> Any:
+    def iso(self) -> IsoRecord | None:
         from gainmap.formats import iso21496
 
         seg = self.first("iso21496")
         return None if seg is None else _cached_view(seg, iso21496.parse_iso)
 
     @property
-    def exif(self) -> Any:
+    def exif(self) -> ExifInfo | None:
         from gainmap.formats import exif
 
         seg = self.first("exif")
         return None if seg is None else _cached_view(seg, exif.parse_exif)
 
-    def icc_chunks(self) -> list[Any]:
+    def icc_chunks(self) -> list[IccChunk]:
         from gainmap.formats import icc
 
         return [c for c in (_cached_view(s, icc.parse_icc_chunk) for s in self.header_segments()

@@ -58,7 +58,7 @@ def has_gainmap_metadata(image: JpegImage) -> bool:
     packet = image.xmp
     if packet is None:
         return False
-    return bool(getattr(packet, "hdrgm", None)) or getattr(packet, "apple", None) is not None
+    return bool(packet.hdrgm) or packet.apple is not None
 
 
 def app_insert_index(items: Sequence[Item]) -> int:

@@ -124,7 +124,7 @@ class _Reader:
 
     def _container_targets(self, primary: JpegImage) -> list[tuple[str, int]]:
         packet = primary.xmp
-        items = getattr(packet, "container_items", None) or []
+        items = packet.container_items if packet is not None else []
         if not items:
             return []
         pos = primary.end + (items[0].padding or 0)  # Skia honours Padding on the first item only

@@ -40,8 +40,8 @@ def update_container_length(gmf: GainMapFile) -> None:
     seg = gmf.primary.first("xmp")
     if gm is not None and seg is not None:
         packet = gmf.primary.xmp
-        items = getattr(packet, "container_items", None) or []
-        if any(i.semantic == "GainMap" and i.length != gm.size for i in items):
+        items = packet.container_items if packet is not None else []
+        if packet is not None and any(i.semantic == "GainMap" and i.length != gm.size for i in items):
             try:
                 new_packet = xmp_schema.set_container_directory(packet.packet, gm.size,
                                                                 gmf.bytes_between(gmf.primary, gm))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gainmap.analysis.checks.catalogue import catalogue
 from gainmap.analysis.checks.registry import Finding
@@ -28,6 +28,10 @@ from gainmap.formats.xmp import (
 )
 from gainmap.formats.xmp_props import CONTAINER_NS, ITEM_NS
 from gainmap.metadata import HDRGM_NS
+
+if TYPE_CHECKING:
+    from gainmap.analysis.checks.context import CheckContext
+    from gainmap.model.container import JpegImage
 
 #: Bytes of an ExtendedXMP payload before its chunk data: signature, GUID, full length, chunk offset.
 EXT_HEADER = len(EXT_XMP_IDENT) + 32 + 8
@@ -104,7 +108,7 @@ class ExtendedInfo:
     ref: PacketRef | None
 
 
-def image_packets(image: Any) -> list[XmpPacket]:
+def image_packets(image: JpegImage) -> list[XmpPacket]:
     """An image's first standard XMP packet and, when it names one that reassembles, its ExtendedXMP packet
     (what Skia searches, in that order).  Needs no check context: :func:`gainmap.analysis.validate.presence` can use it
     so that hdrgm and GContainer kept in ExtendedXMP (Pixel files) count as present."""
@@ -115,11 +119,11 @@ def image_packets(image: Any) -> list[XmpPacket]:
     return [standard] + ([ext.ref.packet] if ext.ref is not None else [])
 
 
-def _image_xmp_segments(image: Any) -> list[Segment]:
+def _image_xmp_segments(image: JpegImage) -> list[Segment]:
     return [s for s in image.header_segments() if s.kind == "xmp"]
 
 
-def _extended(ctx: Any, image: Any, index: int, role: str, standard: XmpPacket | None) -> ExtendedInfo:
+def _extended(ctx: CheckContext, image: JpegImage, index: int, role: str, standard: XmpPacket | None) -> ExtendedInfo:
     segs = [s for s in image.header_segments() if s.kind == "extended_xmp"]
     guid = standard.has_extended_xmp if standard is not None else None
     if guid is None:
@@ -144,7 +148,7 @@ def _extended(ctx: Any, image: Any, index: int, role: str, standard: XmpPacket |
 class ImageXmp:
     """The XMP of one image that readers use: its first standard packet and its ExtendedXMP."""
 
-    image: Any
+    image: JpegImage
     index: int
     role: str
     segments: list[Segment]
@@ -156,7 +160,7 @@ class ImageXmp:
         return [r for r in (self.standard, self.extended.ref) if r is not None]
 
 
-def image_xmp(ctx: Any, role: str) -> ImageXmp | None:
+def image_xmp(ctx: CheckContext, role: str) -> ImageXmp | None:
     """The primary's or the gain map's XMP (computed once per check run); None when that image is absent."""
     cache = ctx.cache.setdefault("xmp.images", {})
     if role in cache:
@@ -173,7 +177,7 @@ def image_xmp(ctx: Any, role: str) -> ImageXmp | None:
     return result
 
 
-def images(ctx: Any) -> Iterator[ImageXmp]:
+def images(ctx: CheckContext) -> Iterator[ImageXmp]:
     """The primary's XMP, then the gain map's (when the gain map is a different image)."""
     for role in ("primary", "gainmap"):
         info = image_xmp(ctx, role)
@@ -181,7 +185,7 @@ def images(ctx: Any) -> Iterator[ImageXmp]:
             yield info
 
 
-def packets(ctx: Any) -> Iterator[PacketRef]:
+def packets(ctx: CheckContext) -> Iterator[PacketRef]:
     """Every packet readers use, primary first: standard, then extended."""
     for info in images(ctx):
         yield from info.refs
@@ -210,7 +214,7 @@ def chunk_index(problem: Problem) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def primary_declares(ctx: Any, uri: str) -> PacketRef | None:
+def primary_declares(ctx: CheckContext, uri: str) -> PacketRef | None:
     """The first primary packet (standard, then extended) that declares ``uri``."""
     info = image_xmp(ctx, "primary")
     if info is None:
@@ -218,7 +222,7 @@ def primary_declares(ctx: Any, uri: str) -> PacketRef | None:
     return next((r for r in info.refs if r.packet.declarations(uri)), None)
 
 
-def primary_hdrgm(ctx: Any) -> PacketRef | None:
+def primary_hdrgm(ctx: CheckContext) -> PacketRef | None:
     """The first primary packet (standard, then extended) with hdrgm properties or an hdrgm declaration."""
     info = image_xmp(ctx, "primary")
     if info is None:
@@ -226,7 +230,7 @@ def primary_hdrgm(ctx: Any) -> PacketRef | None:
     return next((r for r in info.refs if r.packet.hdrgm_all or r.packet.declarations(HDRGM_NS)), None)
 
 
-def primary_directory(ctx: Any) -> PacketRef | None:
+def primary_directory(ctx: CheckContext) -> PacketRef | None:
     """The first primary packet (standard, then extended) with a Container:Directory."""
     info = image_xmp(ctx, "primary")
     if info is None:
@@ -234,7 +238,7 @@ def primary_directory(ctx: Any) -> PacketRef | None:
     return next((r for r in info.refs if r.packet.container_description_index is not None), None)
 
 
-def gainmap_packet(ctx: Any) -> PacketRef | None:
+def gainmap_packet(ctx: CheckContext) -> PacketRef | None:
     """The gain map's first standard packet (the only one libultrahdr and libavif read)."""
     if ctx.gainmap is None or ctx.gainmap is ctx.primary:
         return None

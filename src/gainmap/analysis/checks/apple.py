@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gainmap.analysis.checks.catalogue import catalogue
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.analysis.checks.structure import hexoff, image_name
 from gainmap.model import apple
@@ -21,7 +22,7 @@ _EXIF_IDS = ("exif.byte-order", "exif.ifd-bounds", "exif.value-bounds", "exif.if
              "exif.apple-header", "exif.apple-tag-type")
 
 
-def _apple_info(ctx: Any) -> Any:
+def _apple_info(ctx: CheckContext) -> Any:
     """The gain map's Apple XMP view when it marks an Apple HDR gain map, else None."""
     info = apple.apple_xmp(ctx.gmf)
     if info is None:
@@ -31,7 +32,7 @@ def _apple_info(ctx: Any) -> Any:
     return None
 
 
-def _xmp_span(ctx: Any) -> tuple[int, int]:
+def _xmp_span(ctx: CheckContext) -> tuple[int, int]:
     gm = ctx.gmf.gainmap
     seg = gm.first("xmp") if gm is not None else None
     if seg is None:
@@ -40,7 +41,7 @@ def _xmp_span(ctx: Any) -> tuple[int, int]:
 
 
 @check("apple.gainmap", "apple.headroom-units", "apple.legacy-format")
-def apple_gainmap(ctx: Any) -> Iterator[Finding]:
+def apple_gainmap(ctx: CheckContext) -> Iterator[Finding]:
     """An Apple HDR gain map (fact), the units of its XMP headroom, and whether it is the only metadata."""
     info = _apple_info(ctx)
     if info is None:
@@ -57,7 +58,7 @@ def apple_gainmap(ctx: Any) -> Iterator[Finding]:
                               f"({math.log2(h):.3g} stops), libultrahdr 2.x reads 2^{h:g} = x{2.0 ** min(h, 64):.4g}")
     six = ctx.six
     gm_xmp = ctx.gmf.gainmap.xmp
-    has_hdrgm = six["hdrgm"] or bool(getattr(gm_xmp, "hdrgm", None))
+    has_hdrgm = six["hdrgm"] or (gm_xmp is not None and bool(gm_xmp.hdrgm))
     if not six["iso_gainmap"] and not has_hdrgm:
         yield Finding("apple.legacy-format", None, at, length, image=idx,
                       message="only Apple's gain-map metadata: no ISO 21496-1 block and no hdrgm XMP; non-Apple "
@@ -65,7 +66,7 @@ def apple_gainmap(ctx: Any) -> Iterator[Finding]:
 
 
 @check("apple.makernote-missing", "apple.headroom-missing")
-def apple_headroom(ctx: Any) -> Iterator[Finding]:
+def apple_headroom(ctx: CheckContext) -> Iterator[Finding]:
     """Where an Apple gain map's headroom comes from: the maker note (Skia needs tag 33) and/or the XMP."""
     info = _apple_info(ctx)
     if info is None:
@@ -92,7 +93,7 @@ def apple_headroom(ctx: Any) -> Iterator[Finding]:
 
 
 @check("apple.xmp-value")
-def apple_xmp_values(ctx: Any) -> Iterator[Finding]:
+def apple_xmp_values(ctx: CheckContext) -> Iterator[Finding]:
     """Apple XMP properties that do not parse (the XMP parser's xmp.apple.* problems)."""
     for idx, image in enumerate(ctx.gmf.images):
         packet = image.xmp
@@ -106,7 +107,7 @@ def apple_xmp_values(ctx: Any) -> Iterator[Finding]:
 
 
 @check(*_EXIF_IDS)
-def exif_problems(ctx: Any) -> Iterator[Finding]:
+def exif_problems(ctx: CheckContext) -> Iterator[Finding]:
     """The Exif parser's problems (TIFF structure, Apple maker-note header and tag types)."""
     for idx, image in enumerate(ctx.gmf.images):
         seg = image.first("exif")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from gainmap.analysis.checks import _xmp_common as common
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.xmp import ContainerItem
 
@@ -32,7 +32,7 @@ def _item_property(ref: common.PacketRef, item: ContainerItem, name: str, end: i
     return ref.absolute(item.offset + start), m.end() - m.start() - (1 if m.group().startswith(b"<") else 0)
 
 
-def _directory(ctx: Any) -> tuple[common.PacketRef, list[ContainerItem]] | None:
+def _directory(ctx: CheckContext) -> tuple[common.PacketRef, list[ContainerItem]] | None:
     ref = common.primary_directory(ctx)
     if ref is None:
         return None
@@ -44,14 +44,14 @@ def _ends(items: list[ContainerItem]) -> list[int | None]:
 
 
 @check("container.form", "container.duplicate", "container.item-length", "container.item-offset")
-def parser_problems(ctx: Any) -> Iterator[Finding]:
+def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
     """What the XMP parser met in the Directory (form, a second Directory, Length or Padding not an integer)."""
     for ref in common.packets(ctx):
         yield from common.problem_findings(ref, ["container"])
 
 
 @check("container.missing")
-def missing(ctx: Any) -> Iterator[Finding]:
+def missing(ctx: CheckContext) -> Iterator[Finding]:
     """The primary declares hdrgm but has no Directory (Lightroom, libvips and Adobe Camera Raw write none)."""
     ref = common.primary_hdrgm(ctx)
     gm = ctx.gainmap
@@ -66,7 +66,7 @@ def missing(ctx: Any) -> Iterator[Finding]:
 
 
 @check("container.semantic-order")
-def semantic_order(ctx: Any) -> Iterator[Finding]:
+def semantic_order(ctx: CheckContext) -> Iterator[Finding]:
     found = _directory(ctx)
     if found is None:
         return
@@ -90,7 +90,7 @@ def semantic_order(ctx: Any) -> Iterator[Finding]:
 
 
 @check("container.item-mime")
-def item_mime(ctx: Any) -> Iterator[Finding]:
+def item_mime(ctx: CheckContext) -> Iterator[Finding]:
     found = _directory(ctx)
     if found is None:
         return
@@ -107,7 +107,7 @@ def item_mime(ctx: Any) -> Iterator[Finding]:
 
 
 @check("container.item-length")
-def item_length(ctx: Any) -> Iterator[Finding]:
+def item_length(ctx: CheckContext) -> Iterator[Finding]:
     """The GainMap item's Item:Length against the gain map's real SOI..EOI length."""
     found = _directory(ctx)
     gm = ctx.gainmap
@@ -135,7 +135,7 @@ def item_length(ctx: Any) -> Iterator[Finding]:
 
 
 @check("container.item-offset")
-def item_offset(ctx: Any) -> Iterator[Finding]:
+def item_offset(ctx: CheckContext) -> Iterator[Finding]:
     """Where the Directory places the gain map: primary end + first item's Padding + earlier Lengths."""
     found = _directory(ctx)
     gm = ctx.gainmap

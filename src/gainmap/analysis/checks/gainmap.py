@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 from PIL import Image
 
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.analysis.checks.structure import hexoff, image_name, signals_gainmap
 
@@ -35,7 +35,7 @@ def _decode_error(data: bytes) -> str | None:
 
 
 @check("gainmap.decode", "gainmap.channels")
-def gainmap_image(ctx: Any) -> Iterator[Finding]:
+def gainmap_image(ctx: CheckContext) -> Iterator[Finding]:
     """The gain-map JPEG decodes, and has 1 or 3 components."""
     gm = ctx.gmf.gainmap
     if gm is None:
@@ -54,7 +54,7 @@ def gainmap_image(ctx: Any) -> Iterator[Finding]:
 
 
 @check("gainmap.size-ratio", "gainmap.integer-ratio")
-def gainmap_size(ctx: Any) -> Iterator[Finding]:
+def gainmap_size(ctx: CheckContext) -> Iterator[Finding]:
     """The gain map's size against the primary's: not larger, same aspect ratio, integer scale or not."""
     gm, primary = ctx.gmf.gainmap, ctx.gmf.primary
     if gm is None or None in (gm.width, gm.height, primary.width, primary.height):
@@ -84,7 +84,7 @@ def gainmap_size(ctx: Any) -> Iterator[Finding]:
 
 
 @check("gainmap.dimension-limit")
-def dimension_limit(ctx: Any) -> Iterator[Finding]:
+def dimension_limit(ctx: CheckContext) -> Iterator[Finding]:
     """Primary or gain map wider or taller than libultrahdr's 8192 pixels."""
     if ctx.gmf.gainmap is None and not signals_gainmap(ctx):
         return
@@ -100,7 +100,7 @@ def dimension_limit(ctx: Any) -> Iterator[Finding]:
 
 
 @check("gainmap.base-format")
-def base_format(ctx: Any) -> Iterator[Finding]:
+def base_format(ctx: CheckContext) -> Iterator[Finding]:
     """libultrahdr needs a 3-component (YCbCr) primary as the base."""
     primary = ctx.gmf.primary
     if (ctx.gmf.gainmap is None and not signals_gainmap(ctx)) or primary.components in (None, 3):

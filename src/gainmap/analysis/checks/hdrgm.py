@@ -11,9 +11,9 @@ of the gain map's packet and requires Version, GainMapMax and HDRCapacityMax
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from gainmap.analysis.checks import _xmp_common as common
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.xmp import HdrgmValue
 from gainmap.formats.xmp_props import HDRGM_PROPS, READER_FORMS
@@ -55,13 +55,13 @@ def _first(ref: common.PacketRef) -> tuple[int, int]:
     return ref.start, 1
 
 
-def _gainmap(ctx: Any) -> common.PacketRef | None:
+def _gainmap(ctx: CheckContext) -> common.PacketRef | None:
     """The gain map's packet when it carries hdrgm properties."""
     ref = common.gainmap_packet(ctx)
     return ref if ref is not None and ref.packet.hdrgm_all else None
 
 
-def _primary_version(ctx: Any) -> tuple[common.PacketRef, HdrgmValue] | None:
+def _primary_version(ctx: CheckContext) -> tuple[common.PacketRef, HdrgmValue] | None:
     info = common.image_xmp(ctx, "primary")
     for ref in info.refs if info is not None else []:
         v = ref.packet.hdrgm.get("Version")
@@ -72,7 +72,7 @@ def _primary_version(ctx: Any) -> tuple[common.PacketRef, HdrgmValue] | None:
 
 # ---------------------------------------------------------------------------------------------- the primary
 @check("hdrgm.primary-version")
-def primary_version(ctx: Any) -> Iterator[Finding]:
+def primary_version(ctx: CheckContext) -> Iterator[Finding]:
     ref = common.primary_hdrgm(ctx)
     if ref is None:
         return
@@ -97,7 +97,7 @@ def primary_version(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.primary-missing")
-def primary_missing(ctx: Any) -> Iterator[Finding]:
+def primary_missing(ctx: CheckContext) -> Iterator[Finding]:
     """The gain map has hdrgm parameters the primary does not announce: Skia ignores them; libultrahdr and
     libavif read the gain map alone.  Only a fact (info) when Chrome has ISO 21496-1 metadata instead."""
     gref = _gainmap(ctx)
@@ -113,7 +113,7 @@ def primary_missing(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.params-missing")
-def params_missing(ctx: Any) -> Iterator[Finding]:
+def params_missing(ctx: CheckContext) -> Iterator[Finding]:
     ref = common.primary_hdrgm(ctx)
     gm = ctx.gainmap
     if ref is None or _gainmap(ctx) is not None:
@@ -142,7 +142,7 @@ def params_missing(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.params-in-primary")
-def params_in_primary(ctx: Any) -> Iterator[Finding]:
+def params_in_primary(ctx: CheckContext) -> Iterator[Finding]:
     info = common.image_xmp(ctx, "primary")
     for ref in info.refs if info is not None else []:
         params = [v for v in ref.packet.hdrgm_all if v.name != "Version"]
@@ -155,7 +155,7 @@ def params_in_primary(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.duplicate", "hdrgm.unknown-property", "hdrgm.seq-count", "hdrgm.bool-case", "hdrgm.value")
-def parser_problems(ctx: Any) -> Iterator[Finding]:
+def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
     """The parser's hdrgm problems: all of them in the gain map's packet, and repeats and unknown names in
     the primary's.  Each spans the property it is about."""
     info = common.image_xmp(ctx, "primary")
@@ -179,7 +179,7 @@ def _reader_findings(ref: common.PacketRef, codes: tuple[str, ...] | None) -> It
 
 # ---------------------------------------------------------------------------------------------- the gain map
 @check("hdrgm.version", "hdrgm.version-element")
-def gainmap_version(ctx: Any) -> Iterator[Finding]:
+def gainmap_version(ctx: CheckContext) -> Iterator[Finding]:
     ref = _gainmap(ctx)
     if ref is None:
         return
@@ -202,7 +202,7 @@ def gainmap_version(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.required")
-def required(ctx: Any) -> Iterator[Finding]:
+def required(ctx: CheckContext) -> Iterator[Finding]:
     ref = _gainmap(ctx)
     if ref is None:
         return
@@ -219,7 +219,7 @@ def required(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.element-form", "hdrgm.seq-form", "hdrgm.seq-single")
-def forms(ctx: Any) -> Iterator[Finding]:
+def forms(ctx: CheckContext) -> Iterator[Finding]:
     """Property forms other than attributes, and which readers then miss them (READER_FORMS)."""
     ref = _gainmap(ctx)
     if ref is None:
@@ -253,7 +253,7 @@ def forms(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.prefix", "hdrgm.first-description")
-def placement(ctx: Any) -> Iterator[Finding]:
+def placement(ctx: CheckContext) -> Iterator[Finding]:
     ref = _gainmap(ctx)
     if ref is None:
         return
@@ -277,7 +277,7 @@ def placement(ctx: Any) -> Iterator[Finding]:
 
 
 @check("hdrgm.base-is-hdr")
-def base_is_hdr(ctx: Any) -> Iterator[Finding]:
+def base_is_hdr(ctx: CheckContext) -> Iterator[Finding]:
     ref = _gainmap(ctx)
     v = ref.packet.hdrgm.get("BaseRenditionIsHDR") if ref is not None else None
     if ref is None or v is None or v.value is not True:
@@ -317,7 +317,7 @@ def _show(values: tuple[float, ...]) -> str:
 
 
 @check("hdrgm.min-max", "hdrgm.gamma", "hdrgm.offset", "hdrgm.capacity-min", "hdrgm.capacity-order")
-def ranges(ctx: Any) -> Iterator[Finding]:
+def ranges(ctx: CheckContext) -> Iterator[Finding]:
     """Value ranges libultrahdr enforces (absent properties take their defaults, as every reader does)."""
     ref = _gainmap(ctx)
     if ref is None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.analysis.checks.structure import hexoff, image_name, signals_gainmap
 from gainmap.errors import SchemaError
@@ -49,7 +50,7 @@ def _chunks(image: Any) -> list[tuple[Segment, IccChunk | None]]:
     return out
 
 
-def _images(ctx: Any) -> list[Any]:
+def _images(ctx: CheckContext) -> list[Any]:
     gm = ctx.gmf.gainmap
     return [ctx.gmf.primary] + ([gm] if gm is not None and gm is not ctx.gmf.primary else [])
 
@@ -71,7 +72,7 @@ def _to_file(spans: list[tuple[int, int, int]], rel: int) -> int:
 
 
 @check(*_CHUNK_IDS)
-def icc_chunks(ctx: Any) -> Iterator[Finding]:
+def icc_chunks(ctx: CheckContext) -> Iterator[Finding]:
     """ICC_PROFILE chunk numbering (Skia rejects the whole profile on any violation)."""
     for image in _images(ctx):
         pairs = _chunks(image)
@@ -109,7 +110,7 @@ def _problem_segment(code: str, message: str, segs: list[Segment], chunks: list[
     return segs[i], (_SEQ if code == "icc.chunk-index" else _SEQ + 1)
 
 
-def _profile(ctx: Any, image: Any) -> tuple[bytes | None, IccProfile | None, str | None]:
+def _profile(ctx: CheckContext, image: Any) -> tuple[bytes | None, IccProfile | None, str | None]:
     """The assembled profile of ``image``, its parse, and why it does not parse (cached per image)."""
     key = ("icc.profile", id(image))
     if key not in ctx.cache:
@@ -125,7 +126,7 @@ def _profile(ctx: Any, image: Any) -> tuple[bytes | None, IccProfile | None, str
 
 
 @check("icc.header", "icc.colour-space", *_PROFILE_IDS)
-def icc_profile(ctx: Any) -> Iterator[Finding]:
+def icc_profile(ctx: CheckContext) -> Iterator[Finding]:
     """The reassembled profile: header sanity, tag table, and its colour space against the image's components."""
     for image in _images(ctx):
         data, parsed, error = _profile(ctx, image)
@@ -170,7 +171,7 @@ def _hdr_intent(parsed: IccProfile) -> str | None:
 
 
 @check("icc.gamut", "icc.gainmap-profile")
-def icc_colour(ctx: Any) -> Iterator[Finding]:
+def icc_colour(ctx: CheckContext) -> Iterator[Finding]:
     """The colour space the primary's profile describes (info), and a gain-map profile ImageIO chokes on."""
     primary = ctx.gmf.primary
     data, parsed, _ = _profile(ctx, primary)
@@ -206,7 +207,7 @@ def icc_colour(ctx: Any) -> Iterator[Finding]:
 
 
 @check("icc.missing")
-def icc_missing(ctx: Any) -> Iterator[Finding]:
+def icc_missing(ctx: CheckContext) -> Iterator[Finding]:
     """A gain-map file whose primary has no ICC profile."""
     primary = ctx.gmf.primary
     if not signals_gainmap(ctx):

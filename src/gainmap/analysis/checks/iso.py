@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.iso21496 import (
     CHANNEL_FIELDS,
@@ -28,7 +29,7 @@ _ROLES = ("primary", "gainmap")
 _PRIMARY_CODES = ("iso.min-version", "iso.writer-version")
 
 
-def _images(ctx: Any) -> Iterator[tuple[str, Any, int]]:
+def _images(ctx: CheckContext) -> Iterator[tuple[str, Any, int]]:
     for role in _ROLES:
         image = ctx.primary if role == "primary" else ctx.gainmap
         if image is None or (role == "gainmap" and image is ctx.primary):
@@ -36,7 +37,7 @@ def _images(ctx: Any) -> Iterator[tuple[str, Any, int]]:
         yield role, image, ctx.image_index(image)
 
 
-def _full(ctx: Any) -> tuple[Any, IsoRecord, int] | None:
+def _full(ctx: CheckContext) -> tuple[Any, IsoRecord, int] | None:
     """The gain map's ISO segment and record when it carries a full (or compact) block."""
     gm = ctx.gainmap
     if gm is None or gm is ctx.primary:
@@ -74,7 +75,7 @@ def _show(value: tuple[int, int]) -> str:
 
 @check("iso.min-version", "iso.writer-version", "iso.reserved-flags", "iso.legacy-compact", "iso.legacy-backward",
        "iso.zero-denominator", "iso.length", "iso.trailing-bytes")
-def parser_problems(ctx: Any) -> Iterator[Finding]:
+def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
     """What the ISO 21496-1 parser met in the primary's and the gain map's first ISO segment, and bytes after a
     complete block written by a newer writer (allowed; a fact)."""
     for role, image, index in _images(ctx):
@@ -104,7 +105,7 @@ def parser_problems(ctx: Any) -> Iterator[Finding]:
 
 
 @check("iso.primary-missing", "iso.gainmap-missing")
-def version_block(ctx: Any) -> Iterator[Finding]:
+def version_block(ctx: CheckContext) -> Iterator[Finding]:
     """The primary's version block and the gain map's full block belong together (Skia needs both)."""
     primary_seg = ctx.primary.first("iso21496")
     full = _full(ctx)
@@ -121,7 +122,7 @@ def version_block(ctx: Any) -> Iterator[Finding]:
 
 
 @check("iso.duplicate")
-def duplicate(ctx: Any) -> Iterator[Finding]:
+def duplicate(ctx: CheckContext) -> Iterator[Finding]:
     for role, image, index in _images(ctx):
         segs = [s for s in image.header_segments() if s.kind == "iso21496"]
         for seg in segs[1:]:
@@ -146,7 +147,7 @@ def _pow2_unusable(value: Fraction) -> str | None:
 
 @check("iso.non-finite", "iso.min-max", "iso.gamma", "iso.offset", "iso.headroom-direction",
        "iso.headroom-equal")
-def values(ctx: Any) -> Iterator[Finding]:
+def values(ctx: CheckContext) -> Iterator[Finding]:
     """Ranges and direction of the gain map's full block; values with a zero denominator are skipped
     (iso.zero-denominator reports them)."""
     full = _full(ctx)

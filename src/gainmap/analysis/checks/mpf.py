@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.analysis.checks.structure import (
     describe_offset,
@@ -32,7 +33,7 @@ _PARSER_IDS = ("mpf.byte-order", "mpf.ifd-bounds", "mpf.value-bounds", "mpf.attr
                "mpf.primary-offset")
 
 
-def _severity(ctx: Any, fid: str) -> str | None:
+def _severity(ctx: CheckContext, fid: str) -> str | None:
     """The catalogue severity in gain-map files; outside them, errors become warnings (primary-type: info)."""
     if signals_gainmap(ctx):
         return None
@@ -43,7 +44,7 @@ def _severity(ctx: Any, fid: str) -> str | None:
     return "warning" if catalogue().severity(fid) == "error" else None
 
 
-def _mpf_segment(ctx: Any) -> Segment | None:
+def _mpf_segment(ctx: CheckContext) -> Segment | None:
     return ctx.gmf.primary.first("mpf", header_only=False)
 
 
@@ -55,7 +56,7 @@ def _span(seg: Segment, rel: int, length: int) -> tuple[int, int]:
 
 
 @check(*_PARSER_IDS)
-def mpf_parser_problems(ctx: Any) -> Iterator[Finding]:
+def mpf_parser_problems(ctx: CheckContext) -> Iterator[Finding]:
     """The MPF parser's problems (byte order, IFD bounds, tag order and types, the Skia rules on entries)."""
     seg = _mpf_segment(ctx)
     info = ctx.gmf.primary.mpf
@@ -80,7 +81,7 @@ def mpf_parser_problems(ctx: Any) -> Iterator[Finding]:
 
 
 @check("mpf.missing", "mpf.truncated", "mpf.after-sos", "mpf.duplicate")
-def mpf_presence(ctx: Any) -> Iterator[Finding]:
+def mpf_presence(ctx: CheckContext) -> Iterator[Finding]:
     """An MPF index exists when a gain map does, is readable, sits before the first SOS, and is alone."""
     primary = ctx.gmf.primary
     segs = primary.segments("mpf")
@@ -110,7 +111,7 @@ def mpf_presence(ctx: Any) -> Iterator[Finding]:
 
 
 @check("mpf.entry-type", "mpf.entry-offset", "mpf.entry-beyond-eof", "mpf.entry-size")
-def mpf_entries(ctx: Any) -> Iterator[Finding]:
+def mpf_entries(ctx: CheckContext) -> Iterator[Finding]:
     """Each MP entry against the file: type code, offset landing on an SOI, size equal to the image's length."""
     gmf = ctx.gmf
     seg = _mpf_segment(ctx)
@@ -152,7 +153,7 @@ def mpf_entries(ctx: Any) -> Iterator[Finding]:
                                   f"({e.size - target.size:+d}){short}")
 
 
-def _bad_offset(ctx: Any, i: int, e: Any, at: int, base: int, target_at: int, gm_linked: bool) -> Finding:
+def _bad_offset(ctx: CheckContext, i: int, e: Any, at: int, base: int, target_at: int, gm_linked: bool) -> Finding:
     """mpf.entry-offset for entry ``i``, saying where the offset lands and where it should point."""
     if e.offset == 0:
         where = "0, which is the MPF header itself (only the primary's entry may be 0)"

@@ -17,12 +17,15 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gainmap.analysis.checks.catalogue import INTERNAL_FAILURE, SEVERITIES, catalogue
 from gainmap.errors import Problem
 
-CheckFn = Callable[[Any], Iterable["Finding"]]
+if TYPE_CHECKING:
+    from gainmap.analysis.checks.context import CheckContext
+
+CheckFn = Callable[["CheckContext"], Iterable["Finding"]]
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def _failure(rc: RegisteredCheck, what: str) -> Finding:
     return Finding(INTERNAL_FAILURE, message=f"check {rc.name} {what}", detail={"check": rc.name})
 
 
-def run_checks(ctx: Any, checks: Iterable[RegisteredCheck] | None = None) -> list[Finding]:
+def run_checks(ctx: CheckContext, checks: Iterable[RegisteredCheck] | None = None) -> list[Finding]:
     """Run every registered check (or just ``checks``) on ``ctx``; findings sorted by offset, exact duplicates
     dropped.  Never raises because of a check."""
     found: list[Finding] = []

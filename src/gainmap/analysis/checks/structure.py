@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.jpeg import SOI
 from gainmap.formats.scanner import Raw, Segment
@@ -28,7 +29,7 @@ def hexoff(offset: int) -> str:
     return f"0x{offset:X} ({offset})"
 
 
-def image_index(ctx: Any, offset: int | None) -> int | None:
+def image_index(ctx: CheckContext, offset: int | None) -> int | None:
     """Index in ``gmf.images`` of the image holding ``offset`` (an offset equal to an image's end, such as the
     end of a truncated file, belongs to that image); None for gaps or no offset."""
     if offset is None:
@@ -43,7 +44,7 @@ def image_index(ctx: Any, offset: int | None) -> int | None:
     return None
 
 
-def image_name(ctx: Any, image: JpegImage) -> str:
+def image_name(ctx: CheckContext, image: JpegImage) -> str:
     """"the primary", "the gain map" or "image 2 (large-thumbnail-vga)"."""
     if image is ctx.gmf.primary:
         return "the primary"
@@ -72,7 +73,7 @@ def item_at(image: JpegImage, offset: int) -> Segment | Raw | None:
     return None
 
 
-def describe_offset(ctx: Any, offset: int) -> str:
+def describe_offset(ctx: CheckContext, offset: int) -> str:
     """Where an absolute offset lands, in words: which image and segment, a gap, or past the end of the file."""
     n = len(ctx.data)
     if offset >= n:
@@ -100,7 +101,7 @@ def describe_offset(ctx: Any, offset: int) -> str:
     return f"inside {name}, {rel} byte(s) after its SOI at {hexoff(part.offset)}{inside}"
 
 
-def nearest_soi(ctx: Any, offset: int) -> JpegImage | None:
+def nearest_soi(ctx: CheckContext, offset: int) -> JpegImage | None:
     """The image (other than the primary) whose SOI is closest to ``offset``."""
     others = ctx.gmf.images[1:]
     if not others:
@@ -108,7 +109,7 @@ def nearest_soi(ctx: Any, offset: int) -> JpegImage | None:
     return min(others, key=lambda im: abs(im.offset - offset))
 
 
-def primary_signals(ctx: Any) -> list[tuple[str, Segment | None]]:
+def primary_signals(ctx: CheckContext) -> list[tuple[str, Segment | None]]:
     """What in the primary promises a gain map: hdrgm declaration, GContainer GainMap item, ISO version block."""
     primary = ctx.gmf.primary
     out: list[tuple[str, Segment | None]] = []
@@ -116,7 +117,7 @@ def primary_signals(ctx: Any) -> list[tuple[str, Segment | None]]:
     xmp_seg = primary.first("xmp")
     if packet is not None and packet.declarations(HDRGM_NS):
         out.append(("hdrgm namespace in the primary's XMP", xmp_seg))
-    items = getattr(packet, "container_items", None) or []
+    items = packet.container_items if packet is not None else []
     if any(i.semantic == "GainMap" for i in items):
         out.append(("a GContainer GainMap item", xmp_seg))
     iso_seg = primary.first("iso21496")
@@ -133,10 +134,10 @@ def has_gainmap_metadata(image: JpegImage | None) -> bool:
     if iso is not None and iso.layout != "version-only":
         return True
     packet = image.xmp
-    return packet is not None and (bool(getattr(packet, "hdrgm", None)) or getattr(packet, "apple", None) is not None)
+    return packet is not None and (bool(packet.hdrgm) or packet.apple is not None)
 
 
-def signals_gainmap(ctx: Any) -> bool:
+def signals_gainmap(ctx: CheckContext) -> bool:
     """The file says, somewhere, that it is a gain-map file (as opposed to a plain JPEG or a stereo MPO).
 
     Used to lower the severity of rules that matter only for gain maps.  Cached in ``ctx.cache``.
@@ -191,7 +192,7 @@ _LOCATION_USERS = {"mpf": "MPF (Chrome, Android, libavif, Apple)", "container": 
 
 
 @check(*_READER_IDS)
-def reader_problems(ctx: Any) -> Iterator[Finding]:
+def reader_problems(ctx: CheckContext) -> Iterator[Finding]:
     """The reader's grammar, layout and location problems, with the image they belong to and clearer messages."""
     gaps = {g.offset: g for g in ctx.gmf.gaps}
     for p in ctx.gmf.problems:
@@ -215,7 +216,7 @@ def reader_problems(ctx: Any) -> Iterator[Finding]:
 
 # ------------------------------------------------------------------------------------------------ own checks
 @check("jpeg.fill-bytes")
-def fill_bytes(ctx: Any) -> Iterator[Finding]:
+def fill_bytes(ctx: CheckContext) -> Iterator[Finding]:
     """FF fill bytes before markers (legal): one finding per image, at the first occurrence."""
     for idx, image in enumerate(ctx.gmf.images):
         filled = [s for s in image.segments() if s.fill > 0]
@@ -235,7 +236,7 @@ def fill_bytes(ctx: Any) -> Iterator[Finding]:
 
 
 @check("jpeg.primary-no-image")
-def primary_no_image(ctx: Any) -> Iterator[Finding]:
+def primary_no_image(ctx: CheckContext) -> Iterator[Finding]:
     """The primary must have a frame header and at least one scan, or nothing decodes."""
     primary = ctx.gmf.primary
     frame = primary.frame_segment
@@ -251,7 +252,7 @@ def primary_no_image(ctx: Any) -> Iterator[Finding]:
 
 
 @check("layout.image-before-gainmap")
-def image_before_gainmap(ctx: Any) -> Iterator[Finding]:
+def image_before_gainmap(ctx: CheckContext) -> Iterator[Finding]:
     """libultrahdr takes the first complete JPEG after the primary: is it the gain map?"""
     gm = ctx.gmf.gainmap
     scan = ctx.gmf.locations.get("scan")
@@ -267,7 +268,7 @@ def image_before_gainmap(ctx: Any) -> Iterator[Finding]:
 
 
 @check("locate.gainmap-missing")
-def gainmap_missing(ctx: Any) -> Iterator[Finding]:
+def gainmap_missing(ctx: CheckContext) -> Iterator[Finding]:
     """The primary promises a gain map, but no gain-map image is where any viewer looks."""
     gmf = ctx.gmf
     if gmf.gainmap is not None:
@@ -285,7 +286,7 @@ def gainmap_missing(ctx: Any) -> Iterator[Finding]:
     looked.append("no complete JPEG follows the primary" if not later else
                   f"the {len(later)} other image(s) carry no gain-map metadata")
     packet = gmf.primary.xmp
-    if packet is not None and "GainMapMax" in (getattr(packet, "hdrgm", None) or {}):
+    if packet is not None and "GainMapMax" in packet.hdrgm:
         looked.append("the primary's own XMP holds hdrgm gain-map parameters: it may be a gain-map image saved "
                       "on its own")
     seg = next((s for _, s in signals if s is not None), None)

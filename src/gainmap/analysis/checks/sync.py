@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gainmap.analysis.checks import _xmp_common as common
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.iso21496 import iso_to_metadata
 from gainmap.metadata import GainMapMetadata, MetadataConversionError
@@ -74,7 +75,7 @@ def _describe(d: dict[str, Any]) -> str:
     return f"{d['hdrgm']}/{d['iso']}{chan}: hdrgm {d['xmp']:.6g}, ISO {d['iso_value']:.6g}"
 
 
-def _forms(ctx: Any) -> tuple[Any, Any, Any]:
+def _forms(ctx: CheckContext) -> tuple[Any, Any, Any]:
     """(gain-map XMP ref with hdrgm, gain map's ISO segment with a full block, the gain map) or Nones."""
     gm = ctx.gainmap
     if gm is None or gm is ctx.primary:
@@ -87,7 +88,7 @@ def _forms(ctx: Any) -> tuple[Any, Any, Any]:
 
 
 @check("sync.mismatch")
-def mismatch(ctx: Any) -> Iterator[Finding]:
+def mismatch(ctx: CheckContext) -> Iterator[Finding]:
     ref, seg, gm = _forms(ctx)
     if ref is None or seg is None:
         return
@@ -107,7 +108,7 @@ def mismatch(ctx: Any) -> Iterator[Finding]:
 
 
 @check("sync.xmp-missing", "sync.iso-missing")
-def one_form(ctx: Any) -> Iterator[Finding]:
+def one_form(ctx: CheckContext) -> Iterator[Finding]:
     """Only one of the two parameter forms: which viewers that leaves out."""
     ref, seg, gm = _forms(ctx)
     if seg is not None and ref is None:

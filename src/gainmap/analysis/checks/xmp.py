@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from gainmap.analysis.checks import _xmp_common as common
+from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.errors import SchemaError
 from gainmap.formats.xmp import XMP_IDENT, parse_xmp
@@ -26,7 +26,7 @@ _WHERE = {"xmpmeta": "x:xmpmeta", "other": "a property element", "RDF": "rdf:RDF
 
 
 @check(*_PARSER_IDS)
-def parser_problems(ctx: Any) -> Iterator[Finding]:
+def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
     """What the XMP parser met in each packet readers use.  A malformed packet in a file with no gain-map
     signal loses nothing HDR, so it is a warning there."""
     severity = None if ctx.is_gainmap_file else "warning"
@@ -37,7 +37,7 @@ def parser_problems(ctx: Any) -> Iterator[Finding]:
 
 
 @check("xmp.root-name")
-def root_name(ctx: Any) -> Iterator[Finding]:
+def root_name(ctx: CheckContext) -> Iterator[Finding]:
     for ref in common.packets(ctx):
         pkt = ref.packet
         if not pkt.well_formed or pkt.root_is_xmpmeta or pkt.root_tag is None:
@@ -52,7 +52,7 @@ def root_name(ctx: Any) -> Iterator[Finding]:
 
 
 @check("xmp.namespace-placement")
-def namespace_placement(ctx: Any) -> Iterator[Finding]:
+def namespace_placement(ctx: CheckContext) -> Iterator[Finding]:
     """hdrgm, Container or Item used in a packet but declared only where Skia does not look."""
     for ref in common.packets(ctx):
         pkt = ref.packet
@@ -73,7 +73,7 @@ def namespace_placement(ctx: Any) -> Iterator[Finding]:
 
 
 @check("xmp.duplicate")
-def duplicate(ctx: Any) -> Iterator[Finding]:
+def duplicate(ctx: CheckContext) -> Iterator[Finding]:
     """A second standard XMP APP1 in the primary or the gain map: readers ignore it."""
     for info in common.images(ctx):
         for seg in info.segments[1:]:
@@ -98,7 +98,7 @@ def duplicate(ctx: Any) -> Iterator[Finding]:
 
 
 @check("xmp.extended-guid", "xmp.extended-md5", "xmp.extended-coverage")
-def extended(ctx: Any) -> Iterator[Finding]:
+def extended(ctx: CheckContext) -> Iterator[Finding]:
     """ExtendedXMP: the GUID of xmpNote:HasExtendedXMP, chunk headers and coverage, and the MD5."""
     for info in common.images(ctx):
         ext = info.extended
@@ -126,7 +126,7 @@ def extended(ctx: Any) -> Iterator[Finding]:
 
 
 @check("xmp.extended-properties")
-def extended_properties(ctx: Any) -> Iterator[Finding]:
+def extended_properties(ctx: CheckContext) -> Iterator[Finding]:
     """hdrgm or the GContainer Directory found only in the primary's ExtendedXMP (Skia reads them there)."""
     info = common.image_xmp(ctx, "primary")
     if info is None or info.extended.ref is None:
