@@ -1,13 +1,23 @@
-"""The check and inspect commands: exit codes, the documented JSON keys, the hex view."""
+"""The command line: check and inspect (exit codes, the documented JSON keys, the hex view), and the cli package
+itself (one module per command, one exception mapping, lazy imports, nothing below imports it)."""
 
 from __future__ import annotations
 
+import argparse
+import ast
+import importlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, corpus_params
-from gainmap.cli.main import main
+from gainmap.cli import check as check_command
+from gainmap.cli.common import UsageError, exit_code
+from gainmap.cli.main import COMMANDS, build_parser, main
+from gainmap.errors import GainMapError, NotAJpegError
 from gainmap.model.reader import read
 
 VALID = FIXTURES / "valid" / "ultrahdr.jpg"
@@ -87,3 +97,95 @@ def test_check_and_inspect_never_traceback_on_the_corpus(path, capsys):
     assert main(["inspect", "--json", str(path)]) in (0, 2)
     err = capsys.readouterr().err
     assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------- the cli package itself
+SRC = Path(__file__).resolve().parents[1] / "src" / "gainmap"
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a source file imports (absolute names; relative imports are not used in gainmap)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_outside_the_cli_imports_it():
+    offenders = {}
+    for path in SRC.rglob("*.py"):
+        if path.is_relative_to(SRC / "cli"):
+            continue
+        bad = sorted(n for n in _imports(path) if n == "gainmap.cli" or n.startswith("gainmap.cli."))
+        if bad:
+            offenders[str(path.relative_to(SRC))] = bad
+    assert offenders == {}
+
+
+def test_every_command_has_one_module_with_configure_and_run():
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert list(sub.choices) == list(COMMANDS)  # each registered once, in the table's order
+    for name in COMMANDS:
+        module = importlib.import_module(f"gainmap.cli.{name}")
+        assert callable(module.configure) and callable(module.run), name
+    assert {p.stem for p in (SRC / "cli").glob("*.py")} == {*COMMANDS, "__init__", "__main__", "main", "common"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(name, capsys):
+    assert main([name, "--help"]) == 0
+    assert f"usage: gainmap {name}" in capsys.readouterr().out
+
+
+def test_check_imports_only_its_own_command_module():
+    script = ("import sys; from gainmap.cli.main import main; main(['check', sys.argv[1]]); "
+              "print(sorted(m for m in sys.modules if m.startswith('gainmap.cli.')))")
+    proc = subprocess.run([sys.executable, "-c", script, str(VALID)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    loaded = proc.stdout.strip().splitlines()[-1]
+    assert loaded == str(["gainmap.cli.check", "gainmap.cli.common", "gainmap.cli.main"])
+
+
+def test_python_dash_m_gainmap_cli():
+    proc = subprocess.run([sys.executable, "-m", "gainmap.cli", "check", str(VALID)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "no problems" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize(("exc", "code", "message"), [
+    (UsageError("x.jpg: cannot read: No such file"), 2, "x.jpg: cannot read: No such file"),
+    (NotAJpegError("x.png", "a PNG, not a JPEG"), 2, "x.png: a PNG, not a JPEG"),
+    (GainMapError("x.jpg: has no gain map"), 1, "x.jpg: has no gain map"),
+    (PermissionError(13, "Permission denied", "out.jpg"), 2, "out.jpg: Permission denied"),
+    (KeyboardInterrupt(), 130, None),
+    (BrokenPipeError(32, "Broken pipe"), 0, None),
+])
+def test_one_mapping_from_exceptions_to_exit_codes(exc, code, message, monkeypatch, capsys):
+    assert exit_code(exc) == (code, message)
+
+    def raising(data, name):
+        raise exc
+
+    monkeypatch.setattr(check_command, "check_bytes", raising)
+    assert main(["check", str(VALID)]) == code
+    err = capsys.readouterr().err
+    assert err == ("" if message is None else f"gainmap: {message}\n")
+
+
+def test_a_command_keeps_its_own_message_prefix(tmp_path, capsys):
+    assert main(["eval", "--corpus", str(tmp_path / "absent")]) == 2
+    assert capsys.readouterr().err.startswith("gainmap eval: corpus folder ")
+    assert main(["fuzz", "--cmd", "true", "--from", str(tmp_path / "absent.jpg"), "--count", "1"]) == 2
+    assert capsys.readouterr().err.startswith(f"gainmap fuzz: {tmp_path / 'absent.jpg'}: cannot read: ")
+
+
+def test_unknown_options_are_usage_errors(capsys):
+    assert main(["check", "--bogus", str(VALID)]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    assert main(["selffuzz", "--count", "1", "--bogus"]) == 2  # only --atheris passes options on
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err

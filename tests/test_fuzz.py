@@ -14,16 +14,18 @@ import textwrap
 
 import pytest
 
+from gainmap.cli.common import UsageError
+from gainmap.cli.fuzz import parse_codes
+from gainmap.cli.fuzz import run as run_fuzz
+from gainmap.cli.main import build_parser, main
 from gainmap.testing import FileSpec, build_file
-from gainmap.testing.fuzz import (
-    CallableTarget,
-    CommandTarget,
-    InputStream,
-    cmd_fuzz,
-    fuzz,
-    minimise,
-    parse_codes,
-)
+from gainmap.testing.fuzz import CallableTarget, CommandTarget, InputStream, fuzz, minimise
+
+
+def fuzz_command(argv: list[str]) -> int:
+    """``gainmap fuzz ARGV`` without the error mapping of the command line: a usage error raises."""
+    return run_fuzz(build_parser(["fuzz"]).parse_args(["fuzz", *argv]))
+
 
 MPF_MUTATORS = ["mpf-count", "mpf-extra-entry", "mpf-offset", "mpf-size", "mpf-byte-order", "mpf-version"]
 
@@ -77,9 +79,9 @@ def faulty(tmp_path):
 
 def test_cli_finds_the_planted_crash_and_minimises_it(tmp_path, faulty, capsys):
     out = tmp_path / "out"
-    code = cmd_fuzz(argparse.Namespace(rest=[
+    code = fuzz_command([
         "--cmd", faulty, "--seed", "1", "--count", "30", "--viewer", "none", "--out", str(out),
-        "--mutators", "mpf-count,mpf-extra-entry,mpf-offset", "--minimise-time", "2", "--quiet"]))
+        "--mutators", "mpf-count,mpf-extra-entry,mpf-offset", "--minimise-time", "2", "--quiet"])
     assert code == 1
     printed = capsys.readouterr().out
     assert "crash: SIGABRT" in printed
@@ -179,15 +181,13 @@ def test_disagreements_with_our_model_are_reported():
 
 
 def test_unknown_viewer_and_mutator_are_usage_errors():
-    from gainmap.cli.main import UsageError
-
     with pytest.raises(UsageError):
-        cmd_fuzz(argparse.Namespace(rest=["--cmd", "true", "--viewer", "netscape", "--count", "1"]))
+        fuzz_command(["--cmd", "true", "--viewer", "netscape", "--count", "1"])
     with pytest.raises(UsageError):
-        cmd_fuzz(argparse.Namespace(rest=["--cmd", "true", "--mutators", "nope", "--count", "1"]))
+        fuzz_command(["--cmd", "true", "--mutators", "nope", "--count", "1"])
     with pytest.raises(UsageError, match="cannot run"):
-        cmd_fuzz(argparse.Namespace(rest=["--cmd", "/no/such/decoder {file}", "--count", "1", "--quiet"]))
-    assert cmd_fuzz(argparse.Namespace(rest=["--count", "1"])) == 2  # --cmd is required
+        fuzz_command(["--cmd", "/no/such/decoder {file}", "--count", "1", "--quiet"])
+    assert main(["fuzz", "--count", "1"]) == 2  # --cmd is required
 
 
 def test_input_stream_is_a_function_of_seed_and_index():
@@ -205,9 +205,8 @@ def test_from_file_mutates_the_users_file(tmp_path, faulty):
     assert all(stream[i].data != base for i in range(1, 10))
     path = tmp_path / "mine.jpg"
     path.write_bytes(base)
-    code = cmd_fuzz(argparse.Namespace(rest=["--cmd", faulty, "--from", str(path), "--count", "5", "--viewer",
-                                             "none", "--out", str(tmp_path / "o"), "--quiet",
-                                             "--mutators", "mpf-offset"]))
+    code = fuzz_command(["--cmd", faulty, "--from", str(path), "--count", "5", "--viewer", "none",
+                         "--out", str(tmp_path / "o"), "--quiet", "--mutators", "mpf-offset"])
     assert code in (0, 1)
     assert json.loads((tmp_path / "o" / "failures.json").read_text())["runs"] == 5
 
@@ -254,8 +253,6 @@ def test_progress_line_shows_rate_and_failures():
 
 
 def test_gainmap_fuzz_command_line(tmp_path, faulty, capsys):
-    from gainmap.cli.main import main
-
     code = main(["fuzz", "--cmd", faulty, "--count", "3", "--viewer", "none", "--out", str(tmp_path / "o"),
                  "--mutators", "mpf-offset", "--quiet"])
     assert code in (0, 1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gainmap.cli.main import main
 from gainmap.errors import GainMapError
 from gainmap.metadata import GainMapMetadata
 from gainmap.predict import Prediction, Predictor, available, base, get_predictor, register, unregister
@@ -290,5 +291,5 @@ def test_evaluate_on_one_validation_file():
 
 
 def test_evaluate_main_without_corpus_exits_2(tmp_path, capsys):
-    assert ev.main(["--corpus", str(tmp_path / "absent")]) == 2
+    assert main(["eval", "--corpus", str(tmp_path / "absent")]) == 2
     assert "not found" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import FIXTURES
 from gainmap.analysis.checks.registry import Finding
+from gainmap.cli.main import main
 from gainmap.testing import selffuzz
 from gainmap.testing.selffuzz import SelfInputs, exercise, exercise_bounded, load_corpus
 
@@ -104,7 +105,7 @@ def test_memory_limit_is_a_soft_limit():
 
     before = resource.getrlimit(resource.RLIMIT_AS)
     try:
-        selffuzz._limit_memory(4096)
+        selffuzz.limit_memory(4096)
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         assert hard == before[1]
         assert soft != resource.RLIM_INFINITY
@@ -113,8 +114,8 @@ def test_memory_limit_is_a_soft_limit():
 
 
 def test_command_line(tmp_path, capsys):
-    code = selffuzz.main(["--count", "12", "--seed", "5", "--out", str(tmp_path / "o"), "--corpus",
-                          str(FIXTURES / "valid"), "--minimise-time", "1", "--memory-mb", "0"])
+    code = main(["selffuzz", "--count", "12", "--seed", "5", "--out", str(tmp_path / "o"), "--corpus",
+                 str(FIXTURES / "valid"), "--minimise-time", "1", "--memory-mb", "0"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "12 inputs" in out and "no failures" in out

@@ -10,29 +10,51 @@ Exit codes: 0 written, 1 the build failed, 2 usage problems or unreadable inputs
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+import numpy as np
+
 from gainmap.atomic import write_bytes
-from gainmap.cli.decode import check_output
-from gainmap.cli.main import EXIT_OK, UsageError
+from gainmap.cli.common import COLOUR_SPACES, EXIT_OK, UsageError, check_output, require_finite
+from gainmap.editing.build import build, icc_space, load_image
 from gainmap.errors import GainMapError
+from gainmap.hdr.io import READ_EXTENSIONS, read_hdr_image
+from gainmap.metadata import GainMapMetadata
+from gainmap.model.reader import read
 
 OUTPUT_EXTENSIONS = (".jpg", ".jpeg")
 
 
-def _finite(name: str, value: float | None) -> None:
-    if value is not None and not math.isfinite(value):
-        raise UsageError(f"{name} must be a finite number, got {value}")
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sdr", nargs="?", metavar="SDR", help="SDR JPEG (kept as is) or 8-bit image (encoded)")
+    parser.add_argument("gainmap", nargs="?", metavar="GAINMAP", help="gain-map JPEG (kept) or 8-bit image")
+    parser.add_argument("--from-hdr", metavar="HDR", help="EXR / HDR / TIFF / NPY / PNG linear image")
+    parser.add_argument("--max", type=float, default=None,
+                        help="GainMapMax in stops (required with GAINMAP; with --from-hdr default from the data)")
+    parser.add_argument("--min", type=float, default=None,
+                        help="GainMapMin in stops (default 0 with GAINMAP, from the data with --from-hdr)")
+    parser.add_argument("--gamma", type=float, default=1.0)
+    parser.add_argument("--offset-sdr", type=float, default=1 / 64, help="OffsetSDR (default 1/64)")
+    parser.add_argument("--offset-hdr", type=float, default=1 / 64, help="OffsetHDR (default 1/64)")
+    parser.add_argument("--capacity-min", type=float, default=None, help="HDRCapacityMin (default max(--min, 0))")
+    parser.add_argument("--capacity-max", type=float, default=None, help="HDRCapacityMax (default --max)")
+    parser.add_argument("--quality", type=int, default=90, help="SDR JPEG quality when encoding pixels")
+    parser.add_argument("--gainmap-quality", type=int, default=85, help="gain-map JPEG quality when encoding")
+    parser.add_argument("--gainmap-scale", type=int, default=4, help="--from-hdr: map size = image size / N")
+    parser.add_argument("--multichannel", action="store_true", help="--from-hdr: one gain per colour channel")
+    parser.add_argument("--exposure", type=float, default=0.0, help="--from-hdr: scale the HDR by 2**STOPS first")
+    parser.add_argument("--colour-space", choices=COLOUR_SPACES, default=None,
+                        help="primaries of the pixels (default: the SDR JPEG's ICC, else srgb)")
+    parser.add_argument("--no-xmp", action="store_true", help="write ISO 21496-1 metadata only")
+    parser.add_argument("--no-iso", action="store_true", help="write hdrgm XMP metadata only")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT")
 
 
-def _metadata(args: argparse.Namespace):  # -> GainMapMetadata
-    from gainmap.metadata import GainMapMetadata
-
+def _metadata(args: argparse.Namespace) -> GainMapMetadata:
     if args.max is None:
         raise UsageError("SDR + GAINMAP needs --max (GainMapMax, the largest gain in stops)")
     for name in ("max", "min", "gamma", "offset_sdr", "offset_hdr", "capacity_min", "capacity_max"):
-        _finite(f"--{name.replace('_', '-')}", getattr(args, name, None))
+        require_finite(f"--{name.replace('_', '-')}", getattr(args, name, None))
     low = 0.0 if args.min is None else args.min
     if args.max < low:
         raise UsageError(f"--max {args.max} is below --min {low}")
@@ -50,10 +72,8 @@ def _metadata(args: argparse.Namespace):  # -> GainMapMetadata
                            base_hdr_headroom=cap_min, alternate_hdr_headroom=cap_max)
 
 
-def _load(path: str, what: str):  # -> bytes | np.ndarray
+def _load(path: str, what: str) -> bytes | np.ndarray:
     """A JPEG's bytes (kept as they are) or another image's pixels; an unreadable input is a usage error."""
-    from gainmap.editing.build import _load as load_image
-
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"{path}: no such {what} file" if not p.exists() else f"{path}: the {what} is not a file")
@@ -63,9 +83,7 @@ def _load(path: str, what: str):  # -> bytes | np.ndarray
         raise UsageError(str(exc)) from None
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from gainmap.editing.build import build
-
+def run(args: argparse.Namespace) -> int:
     inputs = [p for p in (args.sdr, args.gainmap, args.from_hdr) if p]
     out = check_output(args.output, inputs, OUTPUT_EXTENSIONS)
     for flag, value in (("--quality", args.quality), ("--gainmap-quality", args.gainmap_quality)):
@@ -80,13 +98,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.from_hdr:
         if args.gainmap:
             raise UsageError("--from-hdr computes the gain map; give SDR at most, not GAINMAP")
-        _finite("--exposure", args.exposure)
+        require_finite("--exposure", args.exposure)
         sdr = _load(args.sdr, "SDR image") if args.sdr else None
         space = args.colour_space or _jpeg_space(sdr) or "srgb"
         common["colour_space"] = space
         hdr = _read_hdr(args.from_hdr, space, args.exposure)
         for name in ("max", "min", "gamma"):
-            _finite(f"--{name}", getattr(args, name))
+            require_finite(f"--{name}", getattr(args, name))
         if args.gamma <= 0:
             raise UsageError(f"--gamma must be > 0, got {args.gamma}")
         gmf = build(sdr, hdr=hdr, gainmap_scale=args.gainmap_scale, multichannel=args.multichannel,
@@ -105,15 +123,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _jpeg_space(sdr: object) -> str | None:
     """The colour space an SDR JPEG's ICC profile names (None for pixels or no known profile)."""
-    from gainmap.editing.build import _icc_space
-    from gainmap.model.reader import read
-
-    return _icc_space(read(sdr).primary.icc) if isinstance(sdr, bytes) else None
+    return icc_space(read(sdr).primary.icc) if isinstance(sdr, bytes) else None
 
 
-def _read_hdr(path: str, colour_space: str, exposure: float):  # -> np.ndarray
-    from gainmap.hdr.io import READ_EXTENSIONS, read_hdr_image
-
+def _read_hdr(path: str, colour_space: str, exposure: float) -> np.ndarray:
     if Path(path).suffix.lower() not in READ_EXTENSIONS:
         raise UsageError(f"{path}: unknown HDR image type; use one of {', '.join(READ_EXTENSIONS)}")
     if not Path(path).is_file():

@@ -1,4 +1,8 @@
-"""``gainmap repair``: print the plan, apply it, re-check, and show the verdicts before and after."""
+"""``gainmap repair FILE...``: print the plan, apply it, re-check, and show the verdicts before and after.
+
+The SDR image stays bit-identical; the input is replaced only with ``--in-place`` (keeping a ``.bak`` copy unless
+``--no-backup``).  Every file is tried even when an earlier one fails; the exit code is the worst of them.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,23 @@ import sys
 from pathlib import Path
 
 from gainmap.atomic import write_bytes
+from gainmap.cli.common import EXIT_FINDINGS, EXIT_OK, UsageError, read_input, report_error
 from gainmap.editing.repair import RepairError, RepairResult, repair
 from gainmap.errors import NotAJpegError
 
 VIEWER_ORDER = ("chrome", "android", "apple", "libultrahdr", "libavif", "adobe")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    dest = parser.add_mutually_exclusive_group()
+    dest.add_argument("-o", "--output", metavar="OUT", help="output file (one input) or folder")
+    dest.add_argument("--in-place", action="store_true", help="replace the input (a .bak copy is kept)")
+    parser.add_argument("--no-backup", action="store_true", help="with --in-place: keep no backup")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    parser.add_argument("--only", metavar="ID,...", help="apply only repairs for these check ids or action names")
+    parser.add_argument("--strip-junk", action="store_true", help="also drop bytes between or after images")
+    parser.add_argument("--json", action="store_true")
 
 
 def backup_path(path: Path) -> Path:
@@ -68,37 +85,23 @@ def _destination(args: argparse.Namespace, src: Path) -> Path | None:
     return src.with_name(f"{src.stem}.repaired{src.suffix}")
 
 
-def cmd_repair(args: argparse.Namespace) -> int:
-    from gainmap.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-
+def run(args: argparse.Namespace) -> int:
     only = {s.strip() for s in args.only.split(",") if s.strip()} if args.only else None
     worst = EXIT_OK
     out_json = []
     for name in args.files:
         src = Path(name)
         try:
-            data = src.read_bytes()
-        except OSError as exc:
-            print(f"gainmap: {name}: cannot read: {exc.strerror or exc}", file=sys.stderr)
-            worst = EXIT_USAGE
-            continue
-        try:
-            result = repair(data, only=only, strip_junk=args.strip_junk, name=name)
-        except NotAJpegError as exc:
-            print(f"gainmap: {exc}", file=sys.stderr)
-            worst = EXIT_USAGE
-            continue
-        except RepairError as exc:
-            print(f"gainmap: {exc}", file=sys.stderr)
-            worst = max(worst, EXIT_FINDINGS)
+            result = repair(read_input(name), only=only, strip_junk=args.strip_junk, name=name)
+        except (UsageError, NotAJpegError, RepairError) as exc:
+            worst = max(worst, report_error(exc))
             continue
         dest = _destination(args, src)
         written = None
         if dest is not None and result.changed:
             if dest.resolve() == src.resolve():
                 if not args.in_place:
-                    print(f"gainmap: {name}: refusing to overwrite the input without --in-place", file=sys.stderr)
-                    return EXIT_USAGE
+                    raise UsageError(f"{name}: refusing to overwrite the input without --in-place")
                 if not args.no_backup:
                     shutil.copy2(src, backup_path(src))
             write_bytes(dest, result.data)

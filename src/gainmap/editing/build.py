@@ -59,7 +59,7 @@ def icc_for(colour_space: str) -> bytes:
     return icc.make_rgb_profile("BT.2020 Gamut with sRGB Transfer", icc.BT2020_PRIMARIES, icc.D65_XY)
 
 
-def _icc_space(profile: bytes | None) -> str | None:
+def icc_space(profile: bytes | None) -> str | None:
     """The named space an ICC profile identifies, or None when it has none we know (or no profile)."""
     from gainmap.hdr.color import colour_space_from_icc
 
@@ -69,7 +69,7 @@ def _icc_space(profile: bytes | None) -> str | None:
     return None if reason.endswith("sRGB assumed") else name
 
 
-def _load(value: ImageInput, what: str) -> bytes | np.ndarray:
+def load_image(value: ImageInput, what: str) -> bytes | np.ndarray:
     """JPEG bytes as bytes; a path to a JPEG as its bytes; any other image file as a uint8 array."""
     if isinstance(value, np.ndarray):
         return value
@@ -192,11 +192,11 @@ def build(sdr: ImageInput | None, gainmap: ImageInput | None = None, metadata: G
         raise GainMapError("no SDR image: give one, or an HDR image to tone-map")
 
     space = None if colour_space is None else color.canonical_name(colour_space)
-    sdr_in = None if sdr is None else _load(sdr, "SDR image")
+    sdr_in = None if sdr is None else load_image(sdr, "SDR image")
     if isinstance(sdr_in, bytes):
         from gainmap.model.reader import read
 
-        found = _icc_space(read(sdr_in, name="SDR image").primary.icc)
+        found = icc_space(read(sdr_in, name="SDR image").primary.icc)
         if space is not None and found is not None and found != space:
             raise GainMapError(f"the SDR JPEG's ICC profile says {found} but colour_space is {space}; drop "
                                "colour_space to keep the profile, or re-encode the pixels")
@@ -229,7 +229,7 @@ def build(sdr: ImageInput | None, gainmap: ImageInput | None = None, metadata: G
     else:
         assert gainmap is not None and metadata is not None
         md = metadata
-        gm_in = _load(gainmap, "gain map")
+        gm_in = load_image(gainmap, "gain map")
         if isinstance(gm_in, bytes):
             gm_jpeg = gm_in
         else:

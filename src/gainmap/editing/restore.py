@@ -7,11 +7,8 @@ through the same assembler as ``gainmap build`` (the safe interop profile).
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
 from os import PathLike
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -104,34 +101,3 @@ def carry_over(target: GainMapFile, original: GainMapFile) -> tuple[bytes, GainM
         image.remove(seg)
     return image.to_bytes(), md
 
-
-def cmd_restore(args: argparse.Namespace) -> int:
-    from gainmap.analysis.validate import check_file
-    from gainmap.atomic import write_bytes
-    from gainmap.cli.main import EXIT_FINDINGS, EXIT_OK, UsageError
-
-    src, out = Path(args.file), Path(args.output)
-    if out.exists() and out.resolve() == src.resolve():
-        raise UsageError(f"{out}: refusing to overwrite the input; choose another -o")
-    try:
-        data = src.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{src}: cannot read: {exc.strerror or exc}") from None
-    original = None
-    if args.from_original:
-        try:
-            original = Path(args.from_original).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{args.from_original}: cannot read: {exc.strerror or exc}") from None
-    gmf = restore(data, predictor=args.predictor, original=original, max_headroom=args.max_headroom,
-                  gainmap_scale=args.gainmap_scale, force=args.force, name=str(src))
-    result = gmf.to_bytes()
-    write_bytes(out, result)
-    report = check_file(read(result, name=str(out)), result)
-    md = gmf.metadata()
-    how = f"carried over from {args.from_original}" if original is not None else f"predicted by {args.predictor}"
-    print(f"{out}: gain map {gmf.gainmap.width}x{gmf.gainmap.height} {how}; "
-          f"headroom {md.alternate_hdr_headroom:.2f} stops" if md else f"{out}: written", file=sys.stdout)
-    for viewer, verdict in report.viewers.items():
-        print(f"  {viewer:<12} {'HDR' if verdict.hdr else 'SDR'}")
-    return EXIT_FINDINGS if report.has_errors else EXIT_OK

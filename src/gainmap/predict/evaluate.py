@@ -1,6 +1,6 @@
 """Score predictors on the held-out corpus photos against their true HDR renditions.
 
-``python -m gainmap.predict.evaluate [--corpus DIR] [--methods gmnet,heuristic,zero,oracle] [--json OUT]``
+``gainmap eval [--corpus DIR] [--methods gmnet,heuristic,zero,oracle] [--json OUT]``
 
 For every file of :data:`gainmap.predict.training.splits.VAL_CORPUS` found in the corpus folder:
 
@@ -20,11 +20,8 @@ For every file of :data:`gainmap.predict.training.splits.VAL_CORPUS` found in th
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -166,51 +163,3 @@ def format_rows(result: dict) -> str:
         lines.append(f"| {f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="gainmap eval", description="Score gain-map predictors on the held-out "
-                                "corpus photos (log2-PSNR against the true HDR, gain MAE in stops).")
-    p.add_argument("--corpus", type=Path, default=None, help="folder with the corpus files and MANIFEST.tsv")
-    p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                   help="comma-separated predictor names plus the baselines 'zero' and 'oracle'")
-    p.add_argument("--model", type=Path, help="an ONNX file to score as 'gmnet' instead of the bundled one")
-    p.add_argument("--score-long-side", type=int, default=SCORE_LONG_SIDE)
-    p.add_argument("--per-image", action="store_true", help="also print one row per image")
-    p.add_argument("--json", type=Path, help="write all numbers to this JSON file")
-    args = p.parse_args(argv)
-    corpus = args.corpus or default_corpus()
-    if not corpus.is_dir():
-        print(f"gainmap eval: corpus folder {corpus} not found (pass --corpus)", file=sys.stderr)
-        return 2
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
-    predictors = {}
-    if args.model is not None:
-        from gainmap.predict.gmnet import GMNetPredictor
-
-        predictors["gmnet"] = GMNetPredictor(args.model)
-    try:
-        result = evaluate(corpus, methods, score_long_side=args.score_long_side, predictors=predictors,
-                          log=lambda s: print(s, file=sys.stderr))
-    except Exception as exc:  # report, don't trace back, for a CLI user
-        from gainmap.errors import GainMapError
-
-        if isinstance(exc, GainMapError):
-            print(f"gainmap eval: {exc}", file=sys.stderr)
-            return 2
-        raise
-    if not result["rows"]:
-        print(f"gainmap eval: none of the validation files is in {corpus}", file=sys.stderr)
-        return 2
-    print(f"Validation split: {len(result['rows']) // max(1, len(methods))} corpus photos; {result['metric']}; "
-          f"scored at long side {result['score_long_side']}")
-    print(format_table(result))
-    if args.per_image:
-        print()
-        print(format_rows(result))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@
 * Targeted faults that carry the finding ids they trigger: :data:`MUTATORS`, :func:`mutate`,
   :class:`Mutation`, :func:`mutated_files`; untargeted damage: :func:`havoc`, :func:`splice`.
 * Fuzzing an external decoder or a Python callable: :func:`gainmap.testing.fuzz.fuzz` (``gainmap fuzz``).
-* Fuzzing ourselves: ``python -m gainmap.testing.selffuzz``.
+* Fuzzing ourselves: :mod:`gainmap.testing.selffuzz` (``gainmap selffuzz``).
 
 The hypothesis strategies need ``hypothesis`` (``pip install gainmap[test]``); everything else does not.
 See docs/fuzzing.md.
