@@ -91,7 +91,7 @@ def score(gain: np.ndarray, sdr_lin: np.ndarray, hdr_true: np.ndarray, true_gain
 def evaluate(corpus: Path, methods: tuple[str, ...] = DEFAULT_METHODS, *, files: tuple[str, ...] = VAL_CORPUS,
              score_long_side: int = SCORE_LONG_SIDE, predictors: dict | None = None, log=print) -> dict:
     """Per-file and mean metrics for each method; ``predictors`` maps names to instances (else the registry)."""
-    import imagecodecs
+    import imagecodecs  # libultrahdr for the true HDR; heavy, and only scoring needs it (keeps imports cheap)
 
     insts = dict(predictors or {})
     for m in methods:
