@@ -81,7 +81,8 @@ def test_cli_finds_the_planted_crash_and_minimises_it(tmp_path, faulty, capsys):
     out = tmp_path / "out"
     code = fuzz_command([
         "--cmd", faulty, "--seed", "1", "--count", "30", "--viewer", "none", "--out", str(out),
-        "--mutators", "mpf-count,mpf-extra-entry,mpf-offset", "--minimise-time", "2", "--quiet"])
+        "--mutators", "mpf-count,mpf-extra-entry,mpf-offset", "--minimise-time", "15", "--quiet"])
+    # the minimiser stops when it converges (about 1 s on an idle machine); the budget only matters under load
     assert code == 1
     printed = capsys.readouterr().out
     assert "crash: SIGABRT" in printed
