@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gainmap.formats import iso21496, jpeg
-from gainmap.formats.located import Span, Spans, locate, span
+from gainmap.formats.located import Span, Spans, field_construct, locate, span
 
 
 def _leaves(value, path=""):
@@ -81,3 +81,12 @@ def test_spans_shift_and_leaf_schema():
     _, spans = locate(Int16ub, b"\x01\x02", prefix="length")
     assert spans == Spans({"length": Span(0, 2)})
     assert spans.shifted(10)["length"] == Span(10, 2)
+
+
+def test_field_construct_builds_a_field_in_its_own_encoding():
+    assert field_construct(iso21496.FullMetadata, "channels[2].gain_map_min.n").build(-1) == b"\xff" * 4
+    assert field_construct(iso21496.FullMetadata, "flags").build(0x41) == b"\x41"  # the Rebuild unwrapped
+    with pytest.raises(KeyError, match="not a single value"):
+        field_construct(iso21496.FullMetadata, "channels[0].gamma")
+    with pytest.raises(KeyError, match="no field"):
+        field_construct(iso21496.FullMetadata, "channels[0].gama.n")

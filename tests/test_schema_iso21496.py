@@ -14,16 +14,22 @@ from gainmap.errors import SchemaError
 from gainmap.formats.iso21496 import (
     CHANNEL_FIELDS,
     ISO_URN,
+    SIGNED,
     CompactMetadata,
     FullMetadata,
     IsoRecord,
     VersionBlock,
+    build,
+    build_compact,
     build_iso,
+    encode_field,
     iso_to_metadata,
     metadata_to_iso,
     parse_iso,
+    read,
     version_block,
 )
+from gainmap.formats.located import Span, span
 from gainmap.metadata import GainMapMetadata, MetadataConversionError
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
@@ -338,3 +344,120 @@ def test_to_fraction_uses_the_whole_int32_range():
     for bad, signed in ((2147483648.0, True), (-2147483649.0, True), (4294967296.0, False), (-1.0, False)):
         with pytest.raises(MetadataConversionError):
             to_fraction(bad, signed=signed)
+
+
+# ------------------------------------------------------------------------------------------ located record
+def _stored(payload: bytes, base: int, where, signed: bool) -> int:
+    return int.from_bytes(payload[where.offset - base:where.end - base], "big", signed=signed)
+
+
+def _values(record: IsoRecord) -> list[tuple[str, int, bool]]:
+    """(path, value, signed) of every number the record holds, as its layout stores it."""
+    out = [("minimum_version", record.minimum_version, False), ("writer_version", record.writer_version, False)]
+    if record.flags is None:
+        return out
+    out.append(("flags", record.flags, False))
+    compact = record.layout == "compact"
+    fractions = [(name, getattr(record, name), False) for name in ("base_hdr_headroom", "alternate_hdr_headroom")
+                 if getattr(record, name) is not None]
+    fractions += [(f"channels[{i}].{name}", c[name], SIGNED[name])
+                  for i, c in enumerate(record.channels) for name in CHANNEL_FIELDS]
+    for path, (n, d), signed in fractions:
+        if compact:
+            out.append((path, n, signed))
+        else:
+            out += [(f"{path}.n", n, signed), (f"{path}.d", d, False)]
+    if compact:
+        out.append(("denominator", record.base_hdr_headroom[1], False))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(full_dicts(), st.integers(0, 1 << 20), st.binary(max_size=6))
+def test_full_record_round_trips_and_every_value_is_at_its_span(obj, base, tail):
+    obj = {**obj, "writer_version": max(obj["writer_version"], 1) if tail else obj["writer_version"]}
+    payload = ISO_URN + FullMetadata.build(obj) + tail
+    record = read(payload, base)
+    assert build(record) == payload and read(build(record), base) == record
+    assert span(record, "urn") == Span(base, 28) and span(record, "metadata") == Span(base + 28, len(payload) - 28)
+    for path, value, signed in _values(record):
+        assert _stored(payload, base, span(record, path), signed) == value, path
+        assert encode_field(record, path, value) == payload[span(record, path).offset - base:span(record, path).end
+                                                            - base], path
+    if tail:
+        assert span(record, "trailing") == Span(base + len(payload) - len(tail), len(tail))
+    assert [p.offset for p in read(payload).problems] == [p.offset - base for p in record.problems]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([1, 3]), st.data())
+def test_compact_record_values_are_at_their_spans(n, data):
+    obj = dict(minimum_version=0, writer_version=0, flags=0x08 | (0x80 if n == 3 else 0), denominator=data.draw(U32),
+               base_hdr_headroom=data.draw(U32), alternate_hdr_headroom=data.draw(U32),
+               channels=data.draw(st.lists(compact_channel, min_size=n, max_size=n)))
+    payload = ISO_URN + CompactMetadata.build(obj)
+    base = data.draw(st.integers(0, 1 << 20))
+    record = read(payload, base)
+    assert record.layout == "compact"
+    assert build_compact(record) == payload
+    for path, value, signed in _values(record):
+        assert _stored(payload, base, span(record, path), signed) == value, path
+    if obj["denominator"] == 0:
+        (problem,) = [p for p in record.problems if p.code == "iso.zero-denominator"]
+        assert Span(problem.offset, problem.length) == span(record, "denominator")
+
+
+@settings(max_examples=60, deadline=None)
+@given(full_dicts(), st.data())
+def test_problems_point_at_their_fields(obj, data):
+    """Zero denominators, flags and a short block: each problem covers the bytes of the field it names."""
+    payload = ISO_URN + FullMetadata.build(obj)
+    cut = data.draw(st.integers(33, len(payload)))
+    record = read(payload[:cut], 1000)
+    for p in record.problems:
+        owner = record.spans.owner(p.offset)
+        assert owner is not None and p.offset + p.length <= 1000 + cut, p
+        if p.code == "iso.zero-denominator":
+            assert owner.endswith(".d") and span(record, owner) == Span(p.offset, p.length)
+            assert _stored(payload, 1000, span(record, owner), False) == 0
+        elif p.code in ("iso.reserved-flags", "iso.legacy-backward"):
+            assert owner == "flags"
+        elif p.code == "iso.length":
+            assert Span(p.offset, p.length) == span(record, "metadata")
+    for path, value, signed in _values(record):  # what a cut block still holds is where it says
+        assert _stored(payload, 1000, span(record, path), signed) == value, path
+
+
+@settings(max_examples=40, deadline=None)
+@given(full_dicts(), st.data())
+def test_encode_field_edits_one_value_in_place(obj, data):
+    payload = ISO_URN + FullMetadata.build(obj)
+    record = read(payload)
+    path, _, signed = data.draw(st.sampled_from([v for v in _values(record) if v[0] != "flags"]))
+    bits = 16 if path.endswith("version") else 32
+    value = data.draw(st.integers(-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else
+                      st.integers(0, (1 << bits) - 1))
+    where = span(record, path)
+    edited = payload[:where.offset] + encode_field(record, path, value) + payload[where.end:]
+    assert dict((p, v) for p, v, _ in _values(read(edited)))[path] == value
+    with pytest.raises(KeyError):
+        encode_field(record, "channels[0].gain", 1)
+    with pytest.raises(SchemaError):
+        encode_field(record, "minimum_version", 1 << 16)
+
+
+def test_build_compact_needs_one_denominator():
+    one = dict.fromkeys(CHANNEL_FIELDS, (1, 2))
+    record = IsoRecord(flags=0, base_hdr_headroom=(0, 2), alternate_hdr_headroom=(3, 2), channels=[one],
+                       layout="compact")
+    assert read(build_compact(record)).channels == [one]
+    with pytest.raises(SchemaError, match="common denominator"):
+        build_compact(IsoRecord(flags=0, base_hdr_headroom=(0, 1), alternate_hdr_headroom=(3, 2), channels=[one]))
+
+
+def test_version_only_spans():
+    record = read(version_block(0, 7), 50)
+    assert span(record, "writer_version") == Span(50 + 28 + 2, 2)
+    assert span(record, "metadata") == Span(78, 4)
+    with pytest.raises(KeyError):
+        span(record, "flags")

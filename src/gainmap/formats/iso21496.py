@@ -6,9 +6,11 @@ Three layouts, told apart by the payload LENGTH after the URN (formats.md §3):
 * full, 61 / 141 bytes (1 / 3 channels by flag bit 7): N/D pairs, whatever flag bit 3 says;
 * legacy compact (libultrahdr <= 2.0.2), 37 / 77 bytes with flag bit 3: one common denominator.
 
-Problem codes (offsets relative to the payload): ``iso.min-version`` ``iso.writer-version``
-``iso.reserved-flags`` ``iso.legacy-compact`` ``iso.legacy-backward`` ``iso.zero-denominator`` ``iso.length``
-(too short for its layout) ``iso.trailing-bytes`` (bytes after a complete block while writer_version is 0).
+:func:`read` returns an :class:`IsoRecord` whose ``spans`` locate every field (``span(record,
+"channels[1].gain_map_max")``); :func:`build` writes one back.  Problems (at the spans of their fields):
+``iso.min-version`` ``iso.writer-version`` ``iso.reserved-flags`` ``iso.legacy-compact`` ``iso.legacy-backward``
+``iso.zero-denominator`` ``iso.length`` (too short for its layout) ``iso.trailing-bytes`` (bytes after a complete
+block while writer_version is 0).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from construct import (
 )
 
 from gainmap.errors import Problem, SchemaError
+from gainmap.formats.located import Span, Spans, field_construct, locate, span
 from gainmap.metadata import GainMapMetadata, MetadataConversionError, to_fraction
 
 ISO_URN = b"urn:iso:std:iso:ts:21496:-1\x00"
@@ -48,6 +51,8 @@ SignedFraction = Struct("n" / Int32sb, "d" / Int32ub)
 UnsignedFraction = Struct("n" / Int32ub, "d" / Int32ub)
 
 VersionBlock = Struct("minimum_version" / Int16ub, "writer_version" / Int16ub)
+#: The version fields and the flags byte: what a block too short for its layout still says.
+FlagsPrefix = Struct("minimum_version" / Int16ub, "writer_version" / Int16ub, "flags" / Int8ub)
 
 FullChannel = Struct(*(name / (SignedFraction if SIGNED[name] else UnsignedFraction) for name in CHANNEL_FIELDS))
 FullHeader = Struct(
@@ -89,16 +94,8 @@ CompactHeader = Struct(
     "base_hdr_headroom" / Int32ub,
     "alternate_hdr_headroom" / Int32ub,
 )
-#: The legacy compact layout (flag bit 3, libultrahdr <= 2.0.2): 37 or 77 bytes.  Read, never written.
-CompactMetadata = Struct(
-    "minimum_version" / Int16ub,
-    "writer_version" / Int16ub,
-    "flags" / Int8ub,
-    "denominator" / Int32ub,
-    "base_hdr_headroom" / Int32ub,
-    "alternate_hdr_headroom" / Int32ub,
-    "channels" / Array(_channel_count, CompactChannel),
-)
+#: The legacy compact layout (flag bit 3, libultrahdr <= 2.0.2): 37 or 77 bytes.  Repair never writes it.
+CompactMetadata = Struct(*CompactHeader.subcons, "channels" / Array(_channel_count, CompactChannel))
 
 #: The whole version-only payload, URN included.
 VersionPayload = Struct("urn" / Const(ISO_URN), "version" / VersionBlock)
@@ -123,7 +120,14 @@ Fraction = tuple[int, int]
 
 @dataclass
 class IsoRecord:
-    """One ISO 21496-1 block; fractions are (numerator, denominator) as stored."""
+    """One ISO 21496-1 block; fractions are (numerator, denominator) as stored.
+
+    ``spans`` locates every field read (``urn``, ``minimum_version``, ``flags``, ``base_hdr_headroom.d``,
+    ``channels[1].gain_map_max``, ``metadata`` for all bytes after the URN, ``trailing``), taken from the
+    schema by :func:`~gainmap.formats.located.locate`; absolute when :func:`read` was given the payload's
+    offset, payload-relative otherwise.  In the legacy compact layout a value's span is its 4-byte numerator
+    and ``denominator`` is the common one.  Spans say where values came from; they take no part in equality.
+    """
 
     minimum_version: int = 0
     writer_version: int = 0
@@ -134,6 +138,7 @@ class IsoRecord:
     layout: str = "version-only"
     trailing: bytes = b""
     problems: list[Problem] = field(default_factory=list)
+    spans: Spans = field(default_factory=Spans, compare=False, repr=False)
 
     @property
     def is_multichannel(self) -> bool:
@@ -151,102 +156,127 @@ class IsoRecord:
     def legacy_backward_direction(self) -> bool:
         return bool((self.flags or 0) & FLAG_LEGACY_BACKWARD)
 
+    def problem(self, code: str, path: str, message: str) -> None:
+        """Record a problem at the bytes of field ``path``."""
+        where = span(self.spans, path)
+        self.problems.append(Problem(code, where.offset, where.length, message))
+
 
 # ----------------------------------------------------------------------------------------------- parse
-def parse_iso(payload: bytes) -> IsoRecord:
-    """Parse an ISO 21496-1 APP2 payload (starting with the URN) tolerantly."""
+def _full_prefix(channels: int) -> Struct:
+    """The full layout's header and its first ``channels`` complete channels (a block cut short)."""
+    return Struct(*FullHeader.subcons, "channels" / Array(channels, FullChannel))
+
+
+def _fraction(value) -> Fraction:
+    return (value.n, value.d)
+
+
+def read(payload: bytes, base_offset: int = 0) -> IsoRecord:
+    """Parse an ISO 21496-1 APP2 payload (starting with the URN) tolerantly.
+
+    ``base_offset`` is the payload's absolute offset in the file: the record's spans and its problems'
+    offsets are absolute then (payload-relative with the default 0).  SchemaError when the payload is not an
+    ISO block or too short for its version fields; every other fault is a :class:`Problem` on the record.
+    """
     payload = bytes(payload)
     if not payload.startswith(ISO_URN):
-        raise SchemaError("payload does not start with the ISO 21496-1 URN", 0)
+        raise SchemaError("payload does not start with the ISO 21496-1 URN", base_offset)
     body = payload[URN_LEN:]
     if len(body) < 4:
-        raise SchemaError(f"ISO 21496-1 block too short for its version fields ({len(body)} bytes)", URN_LEN)
-    versions = VersionBlock.parse(body)
-    record = IsoRecord(versions.minimum_version, versions.writer_version)
-    problems = record.problems
+        raise SchemaError(f"ISO 21496-1 block too short for its version fields ({len(body)} bytes)",
+                          base_offset + URN_LEN)
+    at = base_offset + URN_LEN
+    versions, located = locate(VersionBlock, body[:4], base=at)
+    spans = Spans(urn=Span(base_offset, URN_LEN), metadata=after_urn(payload, base_offset))
+    spans.update(located)
+    record = IsoRecord(versions.minimum_version, versions.writer_version, spans=spans)
     if record.minimum_version != 0:
-        problems.append(Problem("iso.min-version", URN_LEN, 2,
-                                f"minimum_version {record.minimum_version} is not 0: readers must skip it"))
+        record.problem("iso.min-version", "minimum_version",
+                       f"minimum_version {record.minimum_version} is not 0: readers must skip it")
     if record.writer_version < record.minimum_version:
-        problems.append(Problem("iso.writer-version", URN_LEN + 2, 2,
-                                f"writer_version {record.writer_version} < minimum_version "
-                                f"{record.minimum_version}"))
+        record.problem("iso.writer-version", "writer_version",
+                       f"writer_version {record.writer_version} < minimum_version {record.minimum_version}")
     if len(body) == 4:
         return record
-    flags = record.flags = body[4]
+    head, located = locate(FlagsPrefix, body[:5], base=at)
+    spans.update(located)
+    flags = record.flags = head.flags
     channels = 3 if flags & FLAG_MULTICHANNEL else 1
     if flags & FLAG_LEGACY_COMMON_DENOMINATOR and len(body) == compact_length(channels):
         record.layout = "compact"
-        problems.append(Problem("iso.legacy-compact", URN_LEN + 4, 1,
-                                "legacy compact layout (flag bit 3, one common denominator) written by "
-                                "libultrahdr <= 2.0.2; Skia, libavif and MediaInfo misread it"))
-        _read_compact(record, body)
+        record.problem("iso.legacy-compact", "flags",
+                       "legacy compact layout (flag bit 3, one common denominator) written by libultrahdr <= "
+                       "2.0.2; Skia, libavif and MediaInfo misread it")
+        _read_compact(record, body, at)
     else:
         record.layout = "full"
-        _read_full(record, body, channels)
+        _read_full(record, body, at, channels)
     reserved = flags & RESERVED_MASK & ~FLAG_LEGACY_BACKWARD
     if record.layout == "compact":
         reserved &= ~FLAG_LEGACY_COMMON_DENOMINATOR
     if reserved:
-        problems.append(Problem("iso.reserved-flags", URN_LEN + 4, 1,
-                                f"reserved flag bits 0x{reserved:02X} set (bits 5..0 must be 0)"))
+        record.problem("iso.reserved-flags", "flags", f"reserved flag bits 0x{reserved:02X} set (bits 5..0 must be 0)")
     if flags & FLAG_LEGACY_BACKWARD:
-        problems.append(Problem("iso.legacy-backward", URN_LEN + 4, 1,
-                                "flag bit 2 (legacy backward_direction) set: libultrahdr rejects the block"))
+        record.problem("iso.legacy-backward", "flags",
+                       "flag bit 2 (legacy backward_direction) set: libultrahdr rejects the block")
     return record
 
 
-def _read_full(record: IsoRecord, body: bytes, channels: int) -> None:
+def _read_full(record: IsoRecord, body: bytes, at: int, channels: int) -> None:
     expected = full_length(channels)
     if len(body) >= expected:
-        parsed = FullMetadata.parse(body[:expected])
-        record.base_hdr_headroom = (parsed.base_hdr_headroom.n, parsed.base_hdr_headroom.d)
-        record.alternate_hdr_headroom = (parsed.alternate_hdr_headroom.n, parsed.alternate_hdr_headroom.d)
-        record.channels = [{name: (c[name].n, c[name].d) for name in CHANNEL_FIELDS} for c in parsed.channels]
-        record.trailing = body[expected:]
-        if record.trailing and record.writer_version == 0:
-            record.problems.append(Problem("iso.trailing-bytes", URN_LEN + expected, len(record.trailing),
-                                           f"{len(record.trailing)} bytes after the {channels}-channel block "
-                                           f"(writer_version 0 allows none)"))
+        parsed, located = locate(FullMetadata, body[:expected], base=at)
     else:
-        record.problems.append(Problem("iso.length", URN_LEN, len(body),
-                                       f"{len(body)} bytes after the URN: too short for the {channels}-channel "
-                                       f"full layout ({expected})"))
-        if len(body) >= FULL_HEADER_LEN:
-            head = FullHeader.parse(body)
-            record.base_hdr_headroom = (head.base_hdr_headroom.n, head.base_hdr_headroom.d)
-            record.alternate_hdr_headroom = (head.alternate_hdr_headroom.n, head.alternate_hdr_headroom.d)
-            complete = (len(body) - FULL_HEADER_LEN) // FULL_CHANNEL_LEN
-            for i in range(min(complete, channels)):
-                pos = FULL_HEADER_LEN + FULL_CHANNEL_LEN * i
-                c = FullChannel.parse(body[pos:pos + FULL_CHANNEL_LEN])
-                record.channels.append({name: (c[name].n, c[name].d) for name in CHANNEL_FIELDS})
-    _check_denominators(record, FULL_HEADER_LEN, FULL_CHANNEL_LEN)
+        record.problem("iso.length", "metadata", f"{len(body)} bytes after the URN: too short for the "
+                                                 f"{channels}-channel full layout ({expected})")
+        if len(body) < FULL_HEADER_LEN:
+            return
+        complete = min((len(body) - FULL_HEADER_LEN) // FULL_CHANNEL_LEN, channels)
+        parsed, located = locate(_full_prefix(complete), body, base=at)
+    record.spans.update(located)
+    record.base_hdr_headroom = _fraction(parsed.base_hdr_headroom)
+    record.alternate_hdr_headroom = _fraction(parsed.alternate_hdr_headroom)
+    record.channels = [{name: _fraction(c[name]) for name in CHANNEL_FIELDS} for c in parsed.channels]
+    if len(body) > expected:
+        record.trailing = body[expected:]
+        record.spans.add("trailing", at + expected, len(record.trailing))
+        if record.writer_version == 0:
+            record.problem("iso.trailing-bytes", "trailing", f"{len(record.trailing)} bytes after the "
+                                                             f"{channels}-channel block (writer_version 0 allows none)")
+    _check_denominators(record)
 
 
-def _read_compact(record: IsoRecord, body: bytes) -> None:
-    parsed = CompactMetadata.parse(body)
+def _read_compact(record: IsoRecord, body: bytes, at: int) -> None:
+    parsed, located = locate(CompactMetadata, body, base=at)
+    record.spans.update(located)
     d = parsed.denominator
     record.base_hdr_headroom = (parsed.base_hdr_headroom, d)
     record.alternate_hdr_headroom = (parsed.alternate_hdr_headroom, d)
     record.channels = [{name: (c[name], d) for name in CHANNEL_FIELDS} for c in parsed.channels]
     if d == 0:
-        record.problems.append(Problem("iso.zero-denominator", URN_LEN + 5, 4, "common denominator is 0"))
+        record.problem("iso.zero-denominator", "denominator", "common denominator is 0")
 
 
-def _check_denominators(record: IsoRecord, header_len: int, channel_len: int) -> None:
-    at = URN_LEN + 5
+def _check_denominators(record: IsoRecord) -> None:
     for name in ("base_hdr_headroom", "alternate_hdr_headroom"):
         value = getattr(record, name)
         if value is not None and value[1] == 0:
-            record.problems.append(Problem("iso.zero-denominator", at + 4, 4, f"{name} denominator is 0"))
-        at += 8
+            record.problem("iso.zero-denominator", f"{name}.d", f"{name} denominator is 0")
     for i, channel in enumerate(record.channels):
-        for k, name in enumerate(CHANNEL_FIELDS):
+        for name in CHANNEL_FIELDS:
             if channel[name][1] == 0:
-                pos = URN_LEN + header_len + channel_len * i + 8 * k + 4
-                record.problems.append(Problem("iso.zero-denominator", pos, 4,
-                                               f"channel {i} {name} denominator is 0"))
+                record.problem("iso.zero-denominator", f"channels[{i}].{name}.d",
+                               f"channel {i} {name} denominator is 0")
+
+
+def after_urn(payload: bytes, base_offset: int = 0) -> Span:
+    """Where the bytes after the URN lie (the GainMapMetadata, however short)."""
+    return Span(base_offset + URN_LEN, max(len(payload) - URN_LEN, 0))
+
+
+#: The names the model, repair and assembler call (the model caches one payload-relative record per payload).
+parse_iso = read
 
 
 # ----------------------------------------------------------------------------------------------- build
@@ -256,7 +286,7 @@ def version_block(minimum_version: int = 0, writer_version: int = 0) -> bytes:
                                                   writer_version=writer_version)))
 
 
-def build_iso(record: IsoRecord) -> bytes:
+def build(record: IsoRecord) -> bytes:
     """Version-only or FULL payload (a compact record is written as full N/D pairs, bit 3 cleared)."""
     if record.layout == "version-only" or record.flags is None:
         try:
@@ -283,6 +313,40 @@ def build_iso(record: IsoRecord) -> bytes:
         return ISO_URN + FullMetadata.build(obj) + record.trailing
     except (ConstructError, KeyError, TypeError) as exc:
         raise SchemaError(f"cannot build ISO 21496-1 block: {exc}") from exc
+
+
+build_iso = build
+
+
+def build_compact(record: IsoRecord) -> bytes:
+    """The legacy compact payload (libultrahdr <= 2.0.2; flag bit 3 set, the fractions' one common
+    denominator written once).  For fixtures and tests; repair never writes it."""
+    if record.flags is None or record.base_hdr_headroom is None or record.alternate_hdr_headroom is None:
+        raise SchemaError("a compact ISO 21496-1 block needs flags and headrooms")
+    fractions = [record.base_hdr_headroom, record.alternate_hdr_headroom,
+                 *(c[name] for c in record.channels for name in CHANNEL_FIELDS)]
+    denominators = {d for _, d in fractions}
+    if len(denominators) != 1:
+        raise SchemaError(f"the compact layout has one common denominator; the record has {sorted(denominators)}")
+    (d,) = denominators
+    obj = dict(minimum_version=record.minimum_version, writer_version=record.writer_version,
+               flags=record.flags | FLAG_LEGACY_COMMON_DENOMINATOR, denominator=d,
+               base_hdr_headroom=record.base_hdr_headroom[0], alternate_hdr_headroom=record.alternate_hdr_headroom[0],
+               channels=[{name: c[name][0] for name in CHANNEL_FIELDS} for c in record.channels])
+    try:
+        return ISO_URN + CompactMetadata.build(obj)
+    except (ConstructError, KeyError, TypeError) as exc:
+        raise SchemaError(f"cannot build compact ISO 21496-1 block: {exc}") from exc
+
+
+def encode_field(record: IsoRecord, path: str, value: int) -> bytes:
+    """The bytes that store ``value`` in field ``path`` of ``record``'s layout (for in-place edits at
+    ``span(record, path)``): ``"flags"``, ``"base_hdr_headroom.d"``, ``"channels[2].gamma.n"``..."""
+    schema = {"compact": CompactMetadata, "full": FullMetadata}.get(record.layout, VersionBlock)
+    try:
+        return field_construct(schema, path).build(value)
+    except ConstructError as exc:
+        raise SchemaError(f"ISO 21496-1 {path} cannot hold {value}: {exc}") from exc
 
 
 # ----------------------------------------------------------------------------------------------- conversion
@@ -330,6 +394,6 @@ def metadata_to_iso(md: GainMapMetadata, writer_version: int = 0) -> IsoRecord:
 
 
 __all__ = [
-    "ISO_URN", "IsoRecord", "parse_iso", "build_iso", "version_block", "iso_to_metadata", "metadata_to_iso",
+    "ISO_URN", "IsoRecord", "read", "after_urn", "build", "build_compact", "encode_field", "parse_iso", "build_iso", "version_block", "iso_to_metadata", "metadata_to_iso",
     "FullMetadata", "CompactMetadata", "VersionBlock", "VersionPayload", "full_length", "compact_length",
 ]

@@ -14,11 +14,22 @@ all use it).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from construct import Array, Construct, Container, ListContainer, Renamed, StopFieldError, Struct, evaluate
+from construct import (
+    Array,
+    Construct,
+    Container,
+    ListContainer,
+    Rebuild,
+    Renamed,
+    StopFieldError,
+    Struct,
+    evaluate,
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -139,3 +150,21 @@ def _walk_array(con: Array, stream: io.BytesIO, context: Container, path: str, s
         context._index = i
         obj.append(_walk(con.subcon, stream, context, f"{path}[{i}]", spans, base))
     return obj
+
+
+def field_construct(schema: Construct, path: str) -> Construct:
+    """The construct of the single field ``path`` in ``schema`` (array indices ignored), to build a value in the
+    field's own encoding; KeyError when there is no such field or it is not a single value."""
+    con = schema
+    for part in re.sub(r"\[\d+\]", "", path).split("."):
+        while isinstance(con, Renamed | Rebuild | Array):
+            con = con.subcon
+        found = [sc for sc in con.subcons if sc.name == part] if isinstance(con, Struct) else []
+        if not found:
+            raise KeyError(f"no field {path!r} in this schema")
+        con = found[0]
+    while isinstance(con, Renamed | Rebuild):
+        con = con.subcon
+    if isinstance(con, Struct | Array):
+        raise KeyError(f"field {path!r} is not a single value")
+    return con

@@ -18,16 +18,10 @@ from dataclasses import dataclass, field
 from gainmap.formats import icc as icc_schema
 from gainmap.formats import iso21496, mpf, xmp
 from gainmap.formats.jpeg import EOI, SOI
+from gainmap.formats.located import Span, span
 from gainmap.formats.scanner import Segment
 from gainmap.model.container import GainMapFile, Gap, JpegImage
 from gainmap.model.reader import read
-
-URN = len(iso21496.ISO_URN)
-#: Payload offsets of ISO 21496-1 fields in the full layout (after the URN).
-ISO_FLAGS = URN + 4
-ISO_HEADROOMS = URN + 5  # base N, base D, alternate N, alternate D (u32 each)
-ISO_CHANNELS = URN + 21  # per channel: min, max, gamma, base offset, alternate offset (N, D each)
-ISO_FIELDS = ("gain_map_min", "gain_map_max", "gamma", "base_offset", "alternate_offset")
 
 
 class NotApplicable(Exception):
@@ -134,6 +128,13 @@ def _put(data: bytes, pos: int, fmt: str, value: int) -> bytes:
     out = bytearray(data)
     struct.pack_into(fmt, out, pos, value)
     return bytes(out)
+
+
+def _overwrite(data: bytes, where: Span, new: bytes) -> bytes:
+    """``data`` with the bytes at ``where`` replaced by ``new`` (of the same length)."""
+    if len(new) != where.length:
+        raise ValueError(f"{len(new)} bytes cannot replace the {where.length} at {where.offset}")
+    return data[:where.offset] + new + data[where.end:]
 
 
 def _nonzero(rng: random.Random, lo: int, hi: int) -> int:
@@ -648,6 +649,11 @@ def extended_xmp_length(t: Target, rng: random.Random):
 
 
 # ---------------------------------------------------------------------------------------------- ISO
+def _iso_set(data: bytes, seg: Segment, rec: iso21496.IsoRecord, path: str, value: int) -> bytes:
+    """``data`` with field ``path`` of the ISO block in ``seg`` set to ``value``, in place."""
+    return _overwrite(data, span(rec, path).shifted(seg.payload_offset), iso21496.encode_field(rec, path, value))
+
+
 @mutator("iso-reserved-flags", "iso")
 def iso_reserved_flags(t: Target, rng: random.Random):
     """Reserved ISO 21496-1 flag bits set (bit 2 is the legacy backward direction)."""
@@ -655,34 +661,28 @@ def iso_reserved_flags(t: Target, rng: random.Random):
     bits = 0
     while not bits:
         bits = rng.randint(1, 0x3F) & ~0x08 if rng.random() < 0.5 else rng.choice((0x01, 0x02, 0x04, 0x10, 0x20))
-    pos = seg.payload_offset + ISO_FLAGS
-    out = bytearray(t.data)
-    out[pos] |= bits
+    out = _iso_set(t.data, seg, rec, "flags", (rec.flags or 0) | bits)
     ids = set()
     if bits & 0x3B:
         ids.add("iso.reserved-flags")
     if bits & 0x04:
         ids.add("iso.legacy-backward")
-    return bytes(out), ids, f"flags |= 0x{bits:02X}"
+    return out, ids, f"flags |= 0x{bits:02X}"
 
 
-def _iso_fraction_pos(seg: Segment, rec: iso21496.IsoRecord, name: str, channel: int = 0) -> int:
-    """Absolute position of the numerator of one ISO fraction."""
-    if name == "base_hdr_headroom":
-        return seg.payload_offset + ISO_HEADROOMS
-    if name == "alternate_hdr_headroom":
-        return seg.payload_offset + ISO_HEADROOMS + 8
-    return seg.payload_offset + ISO_CHANNELS + 40 * channel + 8 * ISO_FIELDS.index(name)
+def _iso_path(name: str, channel: int = 0) -> str:
+    """The field path of one ISO fraction: a headroom, or a per-channel value."""
+    return name if name.endswith("_headroom") else f"channels[{channel}].{name}"
 
 
 @mutator("iso-zero-denominator", "iso")
 def iso_zero_denominator(t: Target, rng: random.Random):
     """An ISO 21496-1 fraction with denominator 0."""
     seg, rec = t.iso_full()
-    name = rng.choice(("base_hdr_headroom", "alternate_hdr_headroom", *ISO_FIELDS))
+    name = rng.choice(("base_hdr_headroom", "alternate_hdr_headroom", *iso21496.CHANNEL_FIELDS))
     channel = rng.randrange(len(rec.channels))
-    pos = _iso_fraction_pos(seg, rec, name, channel) + 4
-    return _put(t.data, pos, ">I", 0), {"iso.zero-denominator"}, f"{name}[{channel}] denominator 0"
+    out = _iso_set(t.data, seg, rec, _iso_path(name, channel) + ".d", 0)
+    return out, {"iso.zero-denominator"}, f"{name}[{channel}] denominator 0"
 
 
 @mutator("iso-overflow", "iso")
@@ -694,9 +694,9 @@ def iso_overflow(t: Target, rng: random.Random):
         name = "gain_map_max"
     out = t.data
     for channel in range(len(rec.channels)) if name == "gain_map_max" else (0,):
-        pos = _iso_fraction_pos(seg, rec, name, channel)
-        out = _put(out, pos, ">I", 0x7FFFFFFF)
-        out = _put(out, pos + 4, ">I", rng.choice((1, 2, 3)))
+        path = _iso_path(name, channel)
+        out = _iso_set(out, seg, rec, path + ".n", 0x7FFFFFFF)
+        out = _iso_set(out, seg, rec, path + ".d", rng.choice((1, 2, 3)))
     return out, {"iso.non-finite"}, f"{name} = 2^31-1 / small"
 
 
@@ -706,11 +706,12 @@ def iso_min_gt_max(t: Target, rng: random.Random):
     seg, rec = t.iso_full()
     channel = rng.randrange(len(rec.channels))
     n, d = rec.channels[channel]["gain_map_max"]
-    pos = _iso_fraction_pos(seg, rec, "gain_map_min", channel)
     if d == 0:
         raise NotApplicable("zero denominator")
     new = min(n + rng.randint(1, 4) * d, 0x7FFFFFFF)
-    return _put(_put(t.data, pos, ">i", new), pos + 4, ">I", d), {"iso.min-max"}, f"min[{channel}] > max"
+    path = _iso_path("gain_map_min", channel)
+    out = _iso_set(_iso_set(t.data, seg, rec, path + ".n", new), seg, rec, path + ".d", d)
+    return out, {"iso.min-max"}, f"min[{channel}] > max"
 
 
 @mutator("iso-gamma-zero", "iso")
@@ -718,18 +719,17 @@ def iso_gamma_zero(t: Target, rng: random.Random):
     """ISO gamma 0 in one channel."""
     seg, rec = t.iso_full()
     channel = rng.randrange(len(rec.channels))
-    pos = _iso_fraction_pos(seg, rec, "gamma", channel)
-    return _put(t.data, pos, ">I", 0), {"iso.gamma"}, f"gamma[{channel}] = 0"
+    return _iso_set(t.data, seg, rec, _iso_path("gamma", channel) + ".n", 0), {"iso.gamma"}, f"gamma[{channel}] = 0"
 
 
 @mutator("iso-headroom-equal", "iso")
 def iso_headroom_equal(t: Target, rng: random.Random):
     """ISO base and alternate headrooms equal."""
     seg, rec = t.iso_full()
-    pos = seg.payload_offset + ISO_HEADROOMS
-    src = t.data[pos:pos + 8] if rng.random() < 0.5 else t.data[pos + 8:pos + 16]
-    out = t.data[:pos] + src + src + t.data[pos + 16:]
-    return out, {"iso.headroom-equal"}, "headrooms equal"
+    base = span(rec, "base_hdr_headroom").shifted(seg.payload_offset)
+    alternate = span(rec, "alternate_hdr_headroom").shifted(seg.payload_offset)
+    src = t.data[base.offset:base.end] if rng.random() < 0.5 else t.data[alternate.offset:alternate.end]
+    return _overwrite(_overwrite(t.data, base, src), alternate, src), {"iso.headroom-equal"}, "headrooms equal"
 
 
 @mutator("iso-min-version", "iso")
@@ -737,18 +737,19 @@ def iso_min_version(t: Target, rng: random.Random):
     """ISO 21496-1 minimum_version not 0 (in the gain map's block)."""
     seg, rec = t.iso_full()
     v = rng.randint(1, 0xFFFF)
-    return _put(t.data, seg.payload_offset + URN, ">H", v), {"iso.min-version"}, f"minimum_version {v}"
+    return _iso_set(t.data, seg, rec, "minimum_version", v), {"iso.min-version"}, f"minimum_version {v}"
 
 
 @mutator("iso-short", "iso")
 def iso_short(t: Target, rng: random.Random):
     """The gain map's ISO 21496-1 block cut short (segment length kept consistent)."""
     seg, rec = t.iso_full()
-    body = len(seg.payload) - URN
-    keep = rng.randint(5, body - 1)
+    body = span(rec, "metadata")
+    keep = rng.randint(5, body.length - 1)
     if rec.flags is not None and rec.flags & iso21496.FLAG_LEGACY_COMMON_DENOMINATOR and keep in (37, 77):
         keep -= 1
-    return _replace_payload(t, seg, seg.payload[:URN + keep]), {"iso.length"}, f"ISO block {body} -> {keep} bytes"
+    out = _replace_payload(t, seg, seg.payload[:body.offset + keep])
+    return out, {"iso.length"}, f"ISO block {body.length} -> {keep} bytes"
 
 
 @mutator("iso-primary-missing", "iso")

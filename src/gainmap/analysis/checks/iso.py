@@ -14,15 +14,8 @@ import numpy as np
 
 from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
-from gainmap.formats.iso21496 import (
-    CHANNEL_FIELDS,
-    COMPACT_CHANNEL_LEN,
-    COMPACT_HEADER_LEN,
-    FULL_CHANNEL_LEN,
-    FULL_HEADER_LEN,
-    URN_LEN,
-    IsoRecord,
-)
+from gainmap.formats.iso21496 import IsoRecord, after_urn
+from gainmap.formats.located import Span, span
 
 _ROLES = ("primary", "gainmap")
 #: Parser problems that matter in the primary's block: Skia reads only its version fields there.
@@ -49,17 +42,10 @@ def _full(ctx: CheckContext) -> tuple[Any, IsoRecord, int] | None:
     return seg, record, ctx.image_index(gm)
 
 
-def field_span(record: IsoRecord, name: str, channel: int | None = None) -> tuple[int, int]:
-    """(offset relative to the payload, length) of a value's numerator, in the record's layout."""
-    compact = record.layout == "compact"
-    if name in ("base_hdr_headroom", "alternate_hdr_headroom"):
-        k = 0 if name == "base_hdr_headroom" else 1
-        return (URN_LEN + 9 + 4 * k, 4) if compact else (URN_LEN + 5 + 8 * k, 8)
-    k = CHANNEL_FIELDS.index(name)
-    c = channel or 0
-    if compact:
-        return URN_LEN + COMPACT_HEADER_LEN + COMPACT_CHANNEL_LEN * c + 4 * k, 4
-    return URN_LEN + FULL_HEADER_LEN + FULL_CHANNEL_LEN * c + 8 * k, 8
+def field_span(record: IsoRecord, name: str, channel: int | None = None) -> Span:
+    """Where a value lies in the record's layout (payload-relative, as the model's record is): the whole
+    N/D pair in the full layout, the numerator in the legacy compact one."""
+    return span(record, name if channel is None else f"channels[{channel}].{name}")
 
 
 def _fraction(value: tuple[int, int] | None) -> Fraction | None:
@@ -83,11 +69,11 @@ def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
         record = image.iso
         where = "primary" if role == "primary" else "gain map"
         if seg is not None and record is None:  # the parser refused it: not even the version fields
-            body = len(seg.payload) - URN_LEN
-            yield Finding("iso.length", offset=seg.payload_offset + URN_LEN if body else seg.offset,
-                          length=body or seg.size, image=index,
-                          message=f"ISO 21496-1 block of the {where}: {body} byte(s) after the URN, too short for "
-                                  "the 4-byte version fields")
+            body = after_urn(seg.payload, seg.payload_offset)
+            yield Finding("iso.length", offset=body.offset if body.length else seg.offset,
+                          length=body.length or seg.size, image=index,
+                          message=f"ISO 21496-1 block of the {where}: {body.length} byte(s) after the URN, too "
+                                  "short for the 4-byte version fields")
             continue
         if seg is None or record is None:
             continue
@@ -97,8 +83,8 @@ def parser_problems(ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(p.code, offset=seg.payload_offset + p.offset, length=p.length or 1, image=index,
                           message=f"ISO 21496-1 block of the {where}: {p.message}")
         if record.trailing and record.writer_version > 0 and role == "gainmap":
-            at = seg.payload_offset + len(seg.payload) - len(record.trailing)
-            yield Finding("iso.trailing-bytes", "info", at, len(record.trailing), image=index,
+            trailing = span(record, "trailing").shifted(seg.payload_offset)
+            yield Finding("iso.trailing-bytes", "info", trailing.offset, trailing.length, image=index,
                           message=f"ISO 21496-1 block of the {where}: {len(record.trailing)} byte(s) after the "
                                   f"block; writer_version {record.writer_version} may add fields, readers of "
                                   "version 0 ignore them")
@@ -157,8 +143,8 @@ def values(ctx: CheckContext) -> Iterator[Finding]:
     base = seg.payload_offset
 
     def at(name: str, channel: int | None = None) -> tuple[int, int]:
-        rel, length = field_span(record, name, channel)
-        return base + rel, length
+        where = field_span(record, name, channel).shifted(base)
+        return where.offset, where.length
 
     logs = [("base_hdr_headroom", None, record.base_hdr_headroom),
             ("alternate_hdr_headroom", None, record.alternate_hdr_headroom)]
