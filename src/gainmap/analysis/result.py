@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gainmap.analysis.checks.catalogue import SIX
 from gainmap.analysis.checks.registry import Finding
 from gainmap.analysis.checks.viewers import Verdict, verdicts
+
+if TYPE_CHECKING:
+    from gainmap.analysis.anatomy import Anatomy
+    from gainmap.analysis.pictures import Pictures
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class Report:
     located_by: str | None = None
     #: Gain-map metadata forms found, e.g. ("iso", "hdrgm") or ("apple",).
     metadata: tuple[str, ...] = field(default=())
+    #: Segments, pointers and metadata tables, for the visual report (only with ``check_file(detail=True)``).
+    anatomy: Anatomy | None = field(default=None, compare=False, repr=False)
+    #: Thumbnails, the gain map and its boost, for the visual report (only with ``detail=True``).
+    pictures: Pictures | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(cls, file: str, six: Mapping[str, bool], findings: Iterable[Finding], **info: object) -> Report:

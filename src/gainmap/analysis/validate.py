@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 from os import PathLike
 
+from gainmap.analysis.anatomy import anatomy
 from gainmap.analysis.checks.context import CheckContext, presence
 from gainmap.analysis.checks.registry import Finding, run_checks
 from gainmap.analysis.result import ImageInfo, Report
@@ -34,15 +35,21 @@ def load_checks() -> None:
     _LOADED = True
 
 
-def check_file(gmf: GainMapFile, data: bytes | None = None) -> Report:
-    """Run every check on a parsed file."""
+def check_file(gmf: GainMapFile, data: bytes | None = None, *, detail: bool = False) -> Report:
+    """Run every check on a parsed file; ``detail`` also fills the report's anatomy and pictures (what the
+    HTML report draws: segments, pointers, metadata tables, thumbnails; it decodes pixels, so it is opt-in)."""
     load_checks()
     ctx = CheckContext(gmf, data if data is not None else gmf.to_bytes(recompute=False))
     findings = run_checks(ctx)
     gm = gmf.gainmap
     located = next((k for k, v in gmf.locations.items() if gm is not None and v == gm.offset), None)
+    extra: dict[str, object] = {}
+    if detail:
+        from gainmap.analysis.pictures import pictures  # keeps Pillow out of `gainmap check`'s start-up
+
+        extra = {"anatomy": anatomy(gmf, len(ctx.data)), "pictures": pictures(gmf, ctx.data)}
     return Report.build(gmf.source, ctx.six, findings, primary=_info(gmf.primary), gainmap=_info(gm),
-                        located_by=located, metadata=tuple(gmf.metadata_sources()))
+                        located_by=located, metadata=tuple(gmf.metadata_sources()), **extra)
 
 
 def _info(image: JpegImage | None) -> ImageInfo | None:
@@ -51,9 +58,9 @@ def _info(image: JpegImage | None) -> ImageInfo | None:
     return ImageInfo(image.offset, image.size, image.width, image.height, image.components)
 
 
-def check_bytes(data: bytes, name: str = "<bytes>") -> Report:
+def check_bytes(data: bytes, name: str = "<bytes>", *, detail: bool = False) -> Report:
     """Read and check bytes; raises :class:`~gainmap.errors.NotAJpegError` only for non-JPEG input."""
-    return check_file(read(data, name=name), data)
+    return check_file(read(data, name=name), data, detail=detail)
 
 
 def check(source: str | PathLike[str] | bytes | GainMapFile) -> Report:
