@@ -16,12 +16,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from gainmap.analysis.report.html import render_html, render_many
+from gainmap.analysis.report.html import render_comparison, render_html, render_many
 from gainmap.analysis.report.html_index import IndexEntry, render_index
 from gainmap.analysis.result import Report
 from gainmap.analysis.validate import check_bytes
 from gainmap.atomic import write_bytes
-from gainmap.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from gainmap.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from gainmap.editing.repair import RepairError, repair
 from gainmap.errors import GainMapError, NotAJpegError
 
@@ -149,3 +149,12 @@ def _without_preview(report: Report) -> Report:
     if report.pictures is None:
         return report
     return replace(report, pictures=replace(report.pictures, file_bytes=b""))
+
+
+def write_comparison(out: str | Path, before: bytes, after: bytes, names: tuple[str, str], title: str,
+                     steps: list[str]) -> None:
+    """Write the before/after page of ``gainmap repair --report`` and ``gainmap restore --report``: both
+    versions checked with detail, side by side, after the list of ``steps`` taken."""
+    first = check_bytes(before, name=names[0], detail=True)
+    second = check_bytes(after, name=names[1], detail=True)
+    write_bytes(Path(out), render_comparison(first, second, title, steps).encode("utf-8"))
