@@ -28,7 +28,6 @@ from gainmap.formats.mpf import (
     tag_value,
     tiff_schemas,
 )
-from gainmap.metadata import apple_stops_from_maker_note
 
 EXIF_IDENT = b"Exif\x00\x00"
 TIFF_BASE = len(EXIF_IDENT)
@@ -63,17 +62,13 @@ class AppleMakerNote:
 
     @property
     def headroom_value(self) -> float | None:
+        """Tag 33 as a number (None when absent or its denominator is 0); the headroom itself is computed by
+        :func:`gainmap.model.apple.maker_note_stops`."""
         return _ratio(self.headroom)
 
     @property
     def gain_value(self) -> float | None:
         return _ratio(self.gain)
-
-    @property
-    def stops(self) -> float | None:
-        """Apple's documented formula (not clamped); None without tag 33 (Skia requires it)."""
-        h = self.headroom_value
-        return None if h is None else apple_stops_from_maker_note(h, self.gain_value)
 
 
 def _ratio(value: tuple[int, int] | None) -> float | None:

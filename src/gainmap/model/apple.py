@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gainmap.formats.exif import AppleMakerNote
 from gainmap.metadata import apple_stops_from_maker_note
 
 if TYPE_CHECKING:
@@ -39,19 +40,21 @@ class AppleHeadroom:
         return math.log2(self.linear) if self.linear > 0 else float("-inf")
 
 
-def maker_note_stops(gmf: GainMapFile) -> float | None:
-    """Stops from the primary's maker note (tags 33/48), or None when tag 33 is absent (Skia requires it)."""
-    exif = gmf.primary.exif
-    note = exif.apple if exif is not None else None
-    if note is None or note.headroom is None:
+def maker_note_stops(source: GainMapFile | AppleMakerNote | None) -> float | None:
+    """Stops from an Apple maker note (tags 33/48; of the primary's Exif for a file), or None when tag 33 is
+    absent or has a zero denominator (Skia requires it).  A missing or unusable tag 48 counts as 0."""
+    note = _maker_note(source) if not isinstance(source, AppleMakerNote) else source
+    if note is None:
         return None
-    num, den = note.headroom
-    if den == 0:
+    headroom = note.headroom_value
+    if headroom is None:
         return None
-    gain = None
-    if note.gain is not None and note.gain[1] != 0:
-        gain = note.gain[0] / note.gain[1]
-    return apple_stops_from_maker_note(num / den, gain)
+    return apple_stops_from_maker_note(headroom, note.gain_value)
+
+
+def _maker_note(gmf: GainMapFile | None) -> AppleMakerNote | None:
+    exif = gmf.primary.exif if gmf is not None else None
+    return exif.apple if exif is not None else None
 
 
 def apple_xmp(gmf: GainMapFile) -> AppleXmp | None:

@@ -14,6 +14,7 @@ from gainmap.formats import iso21496, mpf, xmp
 from gainmap.formats.scanner import Segment
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.container import GainMapFile, JpegImage
+from gainmap.model.policy import app_insert_index
 from gainmap.model.reader import read
 
 #: Segment kinds the assembler owns: removed from inputs so they are never duplicated.
@@ -42,7 +43,8 @@ def prepare_primary(image: JpegImage, *, write_xmp: bool = True, write_iso: bool
     if write_xmp:
         if seg is None:
             packet = xmp.build_primary_xmp(1)  # placeholder: the writer sets the real length
-            image.insert(Segment.app(1, xmp.wrap_app1(packet)), _after_exif(image))
+            after_exif = app_insert_index(image.items, after=("jfif", "exif"))
+            image.insert(Segment.app(1, xmp.wrap_app1(packet)), after_exif)
         else:
             packet = xmp.set_hdrgm(image.xmp.packet, {})
             packet = xmp.ensure_primary_version(packet)
@@ -55,20 +57,12 @@ def prepare_primary(image: JpegImage, *, write_xmp: bool = True, write_iso: bool
     image.insert(Segment.app(2, mpf.make_mpf(0, [(0, 0)])))
 
 
-def _after_exif(image: JpegImage) -> int:
-    index = 1
-    for i, item in enumerate(image.items):
-        if isinstance(item, Segment) and item.kind in ("jfif", "exif"):
-            index = i + 1
-    return index
-
-
 def prepare_gainmap(image: JpegImage, md: GainMapMetadata, *, write_xmp: bool = True,
                     write_iso: bool = True, icc: bytes | None = None) -> None:
     """Replace the gain-map image's metadata segments with hdrgm XMP and the full ISO block."""
     for seg in [s for s in image.segments() if not s_keep(s)]:
         image.remove(seg)
-    index = _after_exif(image)
+    index = app_insert_index(image.items, after=("jfif", "exif"))
     new: list[Segment] = []
     if write_xmp:
         new.append(Segment.app(1, xmp.wrap_app1(xmp.build_gainmap_xmp(md))))

@@ -4,7 +4,7 @@ metadata, and where a new APPn segment goes.  The reader, the checks, repair, as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from gainmap.formats import iso21496
@@ -41,17 +41,26 @@ def metadata_sources(gmf: GainMapFile) -> dict[str, GainMapMetadata]:
         out["apple"] = GainMapMetadata.from_apple(headroom.linear)
     return out
 
-def metadata(gmf: GainMapFile) -> GainMapMetadata | None:
-    """The gain-map parameters, preferring ISO 21496-1, then hdrgm, then Apple (libultrahdr's order)."""
-    sources = metadata_sources(gmf)
+def preferred(sources: Mapping[str, GainMapMetadata],
+              accept: Callable[[GainMapMetadata], bool] | None = None) -> GainMapMetadata | None:
+    """The first parameter set in :data:`METADATA_PRECEDENCE` order that ``accept`` (default: any) takes."""
     for key in METADATA_PRECEDENCE:
-        if key in sources:
-            return sources[key]
+        md = sources.get(key)
+        if md is not None and (accept is None or accept(md)):
+            return md
     return None
 
 
-def has_gainmap_metadata(image: JpegImage) -> bool:
-    """An image carries gain-map parameters: a full ISO 21496-1 block, hdrgm XMP, or Apple's HDRGainMap XMP."""
+def metadata(gmf: GainMapFile) -> GainMapMetadata | None:
+    """The gain-map parameters, preferring ISO 21496-1, then hdrgm, then Apple (libultrahdr's order)."""
+    return preferred(metadata_sources(gmf))
+
+
+def has_gainmap_metadata(image: JpegImage | None) -> bool:
+    """An image carries gain-map parameters of its own: a full ISO 21496-1 block, hdrgm properties or Apple's
+    HDRGainMap XMP (``None``, no image, carries none)."""
+    if image is None:
+        return False
     iso = image.iso
     if iso is not None and iso.layout != "version-only":
         return True
@@ -61,12 +70,19 @@ def has_gainmap_metadata(image: JpegImage) -> bool:
     return bool(packet.hdrgm) or packet.apple is not None
 
 
-def app_insert_index(items: Sequence[Item]) -> int:
-    """Where a new APPn segment goes: after the last APPn before the frame header (or first scan), else after SOI."""
+def app_insert_index(items: Sequence[Item], after: Collection[str] | None = None) -> int:
+    """Where a new APPn segment goes: after the last APPn (or, with ``after``, the last segment of one of those
+    kinds) of the header, else right after SOI (index 1).
+
+    The header ends at the frame header or the first scan, whichever comes first: a segment after it is
+    invisible to most readers, so new metadata is never anchored there.
+    """
     index = 1
     for i, item in enumerate(items):
-        if isinstance(item, Segment) and (item.marker in SOF_MARKERS or item.marker == SOS):
+        if not isinstance(item, Segment):
+            continue
+        if item.marker in SOF_MARKERS or item.marker == SOS:
             break
-        if isinstance(item, Segment) and 0xE0 <= item.marker <= 0xEF:
+        if (item.kind in after) if after is not None else 0xE0 <= item.marker <= 0xEF:
             index = i + 1
     return index

@@ -19,6 +19,7 @@ from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.jpeg import SOI
 from gainmap.formats.scanner import Raw, Segment
 from gainmap.model.container import Gap, JpegImage, classify_trailing
+from gainmap.model.policy import has_gainmap_metadata
 
 HDRGM_NS = "http://ns.adobe.com/hdr-gain-map/1.0/"
 
@@ -124,17 +125,6 @@ def primary_signals(ctx: CheckContext) -> list[tuple[str, Segment | None]]:
     if iso_seg is not None:
         out.append(("the ISO 21496-1 version block", iso_seg))
     return out
-
-
-def has_gainmap_metadata(image: JpegImage | None) -> bool:
-    """The image carries gain-map parameters of its own (full ISO block, hdrgm properties or Apple XMP)."""
-    if image is None:
-        return False
-    iso = image.iso
-    if iso is not None and iso.layout != "version-only":
-        return True
-    packet = image.xmp
-    return packet is not None and (bool(packet.hdrgm) or packet.apple is not None)
 
 
 def signals_gainmap(ctx: CheckContext) -> bool:
