@@ -45,7 +45,6 @@ LAYER_ALLOWLIST: set[tuple[str, str]] = set()
 
 #: Modules over MAX_LINES lines with no "Size:" reason at their top.
 SIZE_ALLOWLIST: set[str] = {
-    "gainmap.editing.repair",
     "gainmap.formats.icc",
     "gainmap.formats.mpf",
     "gainmap.formats.xmp",
