@@ -32,6 +32,7 @@ from gainmap.testing import (
     sample_metadata,
     splice,
 )
+from gainmap.testing.mutators import FAMILIES
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -250,6 +251,15 @@ def test_mutate_picks_an_applicable_mutator_and_is_reproducible():
     assert a.name in MUTATORS
     names = {mutate(data, seed).name for seed in range(40)}
     assert len(names) > 10
+
+
+def test_registry_keeps_the_families_in_order():
+    """mutate() shuffles the registry's list of names, so a seed names the same mutation only while the order
+    stays: each family module's mutators are one block, in FAMILIES order, and every mutator is in a family."""
+    modules = [m.fn.__module__ for m in MUTATORS.values()]
+    blocks = [name for i, name in enumerate(modules) if i == 0 or modules[i - 1] != name]
+    assert blocks == [family.__name__ for family in FAMILIES]
+    assert list(MUTATORS)[:2] == ["mpf-offset", "mpf-size"] and list(MUTATORS)[-1] == "icc-size"
 
 
 def test_mutators_refuse_files_without_their_structure():

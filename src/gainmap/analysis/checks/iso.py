@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
@@ -16,13 +15,15 @@ from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.iso21496 import IsoRecord, after_urn
 from gainmap.formats.located import Span, span
+from gainmap.formats.scanner import Segment
+from gainmap.model.container import JpegImage
 
 _ROLES = ("primary", "gainmap")
 #: Parser problems that matter in the primary's block: Skia reads only its version fields there.
 _PRIMARY_CODES = ("iso.min-version", "iso.writer-version")
 
 
-def _images(ctx: CheckContext) -> Iterator[tuple[str, Any, int]]:
+def _images(ctx: CheckContext) -> Iterator[tuple[str, JpegImage, int | None]]:
     for role in _ROLES:
         image = ctx.primary if role == "primary" else ctx.gainmap
         if image is None or (role == "gainmap" and image is ctx.primary):
@@ -30,7 +31,7 @@ def _images(ctx: CheckContext) -> Iterator[tuple[str, Any, int]]:
         yield role, image, ctx.image_index(image)
 
 
-def _full(ctx: CheckContext) -> tuple[Any, IsoRecord, int] | None:
+def _full(ctx: CheckContext) -> tuple[Segment, IsoRecord, int | None] | None:
     """The gain map's ISO segment and record when it carries a full (or compact) block."""
     gm = ctx.gainmap
     if gm is None or gm is ctx.primary:
@@ -146,19 +147,20 @@ def values(ctx: CheckContext) -> Iterator[Finding]:
         where = field_span(record, name, channel).shifted(base)
         return where.offset, where.length
 
-    logs = [("base_hdr_headroom", None, record.base_hdr_headroom),
-            ("alternate_hdr_headroom", None, record.alternate_hdr_headroom)]
-    for c, ch in enumerate(record.channels):
-        logs += [("gain_map_min", c, ch["gain_map_min"]), ("gain_map_max", c, ch["gain_map_max"])]
-    for name, c, frac in logs:
+    logs: list[tuple[str, int | None, tuple[int, int] | None]] = [
+        ("base_hdr_headroom", None, record.base_hdr_headroom),
+        ("alternate_hdr_headroom", None, record.alternate_hdr_headroom)]
+    for i, ch in enumerate(record.channels):
+        logs += [("gain_map_min", i, ch["gain_map_min"]), ("gain_map_max", i, ch["gain_map_max"])]
+    for name, channel, frac in logs:
         value = _fraction(frac)
         why = _pow2_unusable(value) if value is not None else None
         if why and frac is not None:
-            offset, length = at(name, c)
-            label = name if c is None else f"channel {c} {name}"
+            offset, length = at(name, channel)
+            label = name if channel is None else f"channel {channel} {name}"
             yield Finding("iso.non-finite", offset=offset, length=length, image=index,
                           message=f"{label} {_show(frac)}: 2^value {why} as a float, which libultrahdr rejects",
-                          detail={"field": name, "channel": c})
+                          detail={"field": name, "channel": channel})
     for c, ch in enumerate(record.channels):
         lo, hi = _fraction(ch["gain_map_min"]), _fraction(ch["gain_map_max"])
         if lo is not None and hi is not None and lo > hi:
