@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("pixels", ("gainmap.hdr", "gainmap.predict")),
     ("analysis", ("gainmap.analysis",)),
     ("editing", ("gainmap.editing",)),
+    ("library", ("gainmap.library",)),
     ("testing", ("gainmap.testing",)),
     ("cli", ("gainmap.cli",)),
 ]

@@ -1,5 +1,6 @@
-"""What every command shares: exit codes, the usage error, reading inputs, checking outputs, printing JSON, and
-the one place that turns an exception into a one-line message and an exit code.
+"""What every command shares: exit codes, the usage error, reading inputs, checking outputs, printing JSON, the
+progress bar of library walks, and the one place that turns an exception into a one-line message and an exit
+code.
 
 Exit codes (a stable interface): 0 clean, 1 error-level findings or a failed operation, 2 usage errors or an
 unreadable input, 130 interrupted.
@@ -12,8 +13,10 @@ import json
 import math
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gainmap.errors import GainMapError, NotAJpegError
 
@@ -114,3 +117,35 @@ def check_output(output: str, inputs: list[str], extensions: tuple[str, ...]) ->
         raise UsageError(f"{output}: folder {out.parent} does not exist")
     return out
 
+
+class Progress:
+    """Files done, files/s, ETA and counts per state; does nothing when stderr is not a terminal."""
+
+    def __init__(self, total: int | None, unit: str = "file", enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.states: Counter[str] = Counter()
+        self._bar: Any = None
+        if self.enabled:
+            from tqdm import tqdm  # only on a terminal (keeps the start-up of scripted runs cheap)
+
+            self._bar = tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def update(self, state: str) -> None:
+        if self._bar is None:
+            return
+        self.states[state] += 1
+        self._bar.update(1)
+        if self._bar.n % 8 == 0 or self._bar.n == self._bar.total:
+            self._bar.set_postfix_str(" ".join(f"{k}={n}" for k, n in sorted(self.states.items())),
+                                      refresh=False)
+
+    def write(self, line: str) -> None:
+        """Print a line on stdout without breaking the bar."""
+        if self._bar is None:
+            print(line)
+        else:
+            self._bar.write(line, file=sys.stdout)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

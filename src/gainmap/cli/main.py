@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "inspect": Command("the structure with absolute offsets"),
     "repair": Command("fix what check finds, keeping the SDR image bit-identical"),
     "report": Command("a self-contained HTML report: verdicts, byte map, gain map, HDR preview"),
+    "scan": Command("check a photo library: one row per file (JSON Lines, CSV, Parquet) and a summary"),
     "decode": Command("linear HDR from SDR + gain map (EXR, PQ/HLG PNG, TIFF, NPY)"),
     "build": Command("build an Ultra HDR file from SDR + gain map, or from an HDR image"),
     "measure": Command("mean linear RGB, luminance and chromaticity in regions"),

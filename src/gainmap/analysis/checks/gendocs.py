@@ -198,7 +198,10 @@ def docs_dir() -> Path:
 
 def generated() -> dict[str, str]:
     """File name -> generated text."""
-    return {"checks.md": checks_markdown(), "json-output.md": json_markdown()}
+    # imported here, as in json_markdown: the report package imports the validator, which imports the checks
+    from gainmap.analysis.report.rows import rows_markdown
+
+    return {"checks.md": checks_markdown(), "json-output.md": json_markdown() + "\n" + rows_markdown()}
 
 
 def main(argv: list[str] | None = None) -> int:
