@@ -1,5 +1,9 @@
 """Restore a gain map an editor stripped: predicted from the SDR pixels, or carried over from the original photo.
 
+With the original photo (``reference``), :mod:`gainmap.editing.reference` registers it onto the edit and
+carries its HDR over where the pixels are unchanged, transfers its boost where only tone or colour changed,
+and predicts where the content changed (docs/restore.md).
+
 The user's primary image is kept exactly: its entropy-coded data, tables and existing segments are copied;
 only the metadata a gain-map file needs (XMP, ISO 21496-1, MPF, and an ICC profile when it has none) is added,
 through the same assembler as ``gainmap build`` (the safe interop profile).
@@ -13,13 +17,16 @@ from os import PathLike
 import numpy as np
 from PIL import Image
 
+from gainmap.editing.reference import ReferenceReport, gain_from_reference
+from gainmap.editing.repair import primary_fingerprint
 from gainmap.errors import GainMapError
 from gainmap.formats import icc as icc_schema
 from gainmap.hdr.decode import decode_pixels, primary_colour_space
 from gainmap.metadata import GainMapMetadata
-from gainmap.model.assemble import assemble
+from gainmap.model.assemble import assemble, s_keep
 from gainmap.model.container import GainMapFile
 from gainmap.model.reader import read
+from gainmap.predict.base import get_predictor
 
 Source = str | PathLike[str] | bytes | GainMapFile
 
@@ -52,49 +59,65 @@ def _icc_for(gmf: GainMapFile) -> bytes | None:
     return icc_schema.display_p3_profile() if name == "display-p3" else icc_schema.srgb_profile()
 
 
-def restore(source: Source, *, predictor: str = "gmnet", original: Source | None = None,
-            max_headroom: float | None = None, gainmap_scale: int = 4, force: bool = False,
-            quality: int = 85, name: str | None = None) -> GainMapFile:
+def restore(source: Source, *, predictor: str = "gmnet", reference: Source | None = None,
+            original: Source | None = None, max_headroom: float | None = None, gainmap_scale: int = 4,
+            force: bool = False, quality: int = 85, name: str | None = None) -> GainMapFile:
     """A gain-map file around the primary of ``source``.
 
-    With ``original`` (the photo before editing) its gain map and metadata are carried over; otherwise the
-    named predictor paints one.  A file that already has a gain map is refused unless ``force``.
+    With ``reference`` (the photo before editing; ``original`` is an alias) the original's HDR is registered
+    onto the edit and carried over, rebased or predicted per pixel (:mod:`gainmap.editing.reference`);
+    otherwise the named predictor paints the map.  A file that already has a gain map is refused unless
+    ``force``; with a reference, ``force`` also restores from a reference that does not look like the same
+    photo.
     """
+    return restore_with_report(source, predictor=predictor, reference=reference, original=original,
+                               max_headroom=max_headroom, gainmap_scale=gainmap_scale, force=force,
+                               quality=quality, name=name)[0]
+
+
+def restore_with_report(source: Source, *, predictor: str = "gmnet", reference: Source | None = None,
+                        original: Source | None = None, max_headroom: float | None = None,
+                        gainmap_scale: int = 4, force: bool = False, quality: int = 85,
+                        name: str | None = None) -> tuple[GainMapFile, ReferenceReport | None]:
+    """:func:`restore`, with the report of a restore from the original (None when predicted, or when the
+    edited primary is the original's own, byte for byte, and its gain map is carried over unchanged)."""
+    if reference is not None and original is not None:
+        raise GainMapError("give the original photo once: reference and original are the same argument")
+    reference = reference if reference is not None else original
     gmf = _as_file(source, name)
     if gmf.gainmap is not None and not force:
         raise GainMapError(f"{gmf.source}: already has a gain map at offset {gmf.gainmap.offset}; "
                            "use --force to replace it")
     if not gmf.primary.complete or gmf.primary.frame is None:
         raise GainMapError(f"{gmf.source}: the primary image is incomplete; repair or re-save it first")
+    if gainmap_scale < 1:
+        raise GainMapError(f"gain-map scale must be >= 1, got {gainmap_scale}")
     primary_bytes = gmf.primary.to_bytes()
-    if original is not None:
-        gm_jpeg, md = carry_over(gmf, _as_file(original))
+    report = None
+    if reference is not None:
+        ref = _as_file(reference)
+        if ref.gainmap is not None and primary_fingerprint(ref.primary) == primary_fingerprint(gmf.primary):
+            gm_jpeg, md = carry_over(gmf, ref)
+        else:
+            codes, md, report = gain_from_reference(gmf, ref, predictor=predictor, gainmap_scale=gainmap_scale,
+                                                    max_headroom=max_headroom, force=force)
+            gm_jpeg = encode_gainmap(codes, quality)
     else:
-        if gainmap_scale < 1:
-            raise GainMapError(f"gain-map scale must be >= 1, got {gainmap_scale}")
-        from gainmap.predict.base import get_predictor
-
         space, _ = primary_colour_space(gmf)
         sdr = decode_pixels(gmf.primary, "RGB", what="primary image")
         pred = get_predictor(predictor).predict(sdr, space, max_headroom=max_headroom,
                                                 gainmap_scale=gainmap_scale)
         md = pred.metadata
         gm_jpeg = encode_gainmap(pred.gainmap, quality)
-    return assemble(primary_bytes, gm_jpeg, md, icc=_icc_for(gmf), name=gmf.source)
+    return assemble(primary_bytes, gm_jpeg, md, icc=_icc_for(gmf), name=gmf.source), report
 
 
 def carry_over(target: GainMapFile, original: GainMapFile) -> tuple[bytes, GainMapMetadata]:
-    """The original photo's gain-map JPEG and metadata, if its geometry still fits the edited primary."""
+    """The original photo's gain-map JPEG and metadata unchanged, for a primary that is the original's own."""
     gm = original.gainmap
     md = original.metadata()
     if gm is None or md is None:
         raise GainMapError(f"{original.source}: has no usable gain map to carry over")
-    ow, oh = original.primary.width or 0, original.primary.height or 0
-    tw, th = target.primary.width or 0, target.primary.height or 0
-    if ow * th != oh * tw and abs(ow / max(oh, 1) - tw / max(th, 1)) > 0.01:
-        raise GainMapError(f"the edited image is {tw}x{th} but the original is {ow}x{oh}: the aspect ratio "
-                           "changed (cropped?), so the original gain map no longer lines up; use a predictor")
-    from gainmap.model.assemble import s_keep
 
     image = read(gm.to_bytes(), name="original gain map").primary
     for seg in [s for s in image.segments() if not s_keep(s)]:
