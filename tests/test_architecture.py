@@ -46,10 +46,8 @@ LAYER_ALLOWLIST: set[tuple[str, str]] = set()
 
 #: Modules over MAX_LINES lines with no "Size:" reason at their top.
 SIZE_ALLOWLIST: set[str] = {
-    "gainmap.formats.icc",
     "gainmap.formats.mpf",
     "gainmap.formats.xmp",
-    "gainmap.hdr.color",
     "gainmap.predict.training.data",
 }
 

@@ -33,8 +33,7 @@ from conftest import SHARED
 from gainmap.cli.main import main
 from gainmap.editing.build import build, encode_jpeg, icc_for
 from gainmap.errors import GainMapError
-from gainmap.formats import icc
-from gainmap.hdr import color
+from gainmap.hdr import color, profiles
 from gainmap.hdr.decode import decode, decode_pixels, decode_with_info
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.reader import read
@@ -396,4 +395,4 @@ def test_cli_build_usage_errors(tmp_path, capsys) -> None:
 def test_icc_for_names_its_space() -> None:
     for space in ("srgb", "display-p3", "bt2020"):
         assert color.colour_space_from_icc(icc_for(space))[0] == space
-    assert icc_for("p3") == icc.display_p3_profile()
+    assert icc_for("p3") == profiles.display_p3_profile()

@@ -21,6 +21,7 @@ from gainmap.analysis.checks.registry import Finding, registered
 from gainmap.formats import icc, iso21496
 from gainmap.formats.exif import EXIF_IDENT
 from gainmap.formats.scanner import Segment
+from gainmap.hdr import profiles
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
 from gainmap.model.container import GainMapFile
@@ -105,7 +106,7 @@ def test_module_families():
 
 
 # ------------------------------------------------------------------------------------------------ icc chunks
-PROFILE = icc.display_p3_profile()
+PROFILE = profiles.display_p3_profile()
 DATA = PROFILE  # the bytes split across chunks
 
 
@@ -218,8 +219,8 @@ CICP_PQ = b"cicp" + b"\x00" * 4 + bytes([9, 16, 0, 1])
 
 
 def test_gainmap_profile_hdr_intent():
-    hdr_icc = add_tag(icc.srgb_profile(), b"cicp", CICP_PQ)
-    data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, icc=icc.srgb_profile(), gainmap_icc=hdr_icc)
+    hdr_icc = add_tag(profiles.srgb_profile(), b"cicp", CICP_PQ)
+    data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, icc=profiles.srgb_profile(), gainmap_icc=hdr_icc)
     gmf = read(data)
     f = get(findings(data), "icc.gainmap-profile")[0]
     seg = next(s for s in gmf.gainmap.segments() if s.kind == "icc")
@@ -228,15 +229,15 @@ def test_gainmap_profile_hdr_intent():
 
 
 def test_gainmap_profile_lut_based():
-    lut = icc.srgb_profile().replace(b"rXYZ", b"A2B0", 1)
+    lut = profiles.srgb_profile().replace(b"rXYZ", b"A2B0", 1)
     data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, gainmap_icc=lut)
     assert "LUT-based" in get(findings(data), "icc.gainmap-profile")[0].message
 
 
 def test_gainmap_profile_not_for_plain_profiles_or_own_colour_space():
-    data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, gainmap_icc=icc.srgb_profile())
+    data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, gainmap_icc=profiles.srgb_profile())
     assert "icc.gainmap-profile" not in ids(findings(data))
-    hdr_icc = add_tag(icc.srgb_profile(), b"cicp", CICP_PQ)
+    hdr_icc = add_tag(profiles.srgb_profile(), b"cicp", CICP_PQ)
     data = build(jpeg(64, 48), jpeg(16, 12, "L"), write_xmp=False, gainmap_icc=hdr_icc)
     gmf = read(data)
     seg = gmf.gainmap.first("iso21496")

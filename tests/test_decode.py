@@ -36,8 +36,7 @@ import pytest
 from conftest import CORPUS, corpus_manifest
 from gainmap.cli.main import main
 from gainmap.errors import GainMapError
-from gainmap.formats import icc
-from gainmap.hdr import color
+from gainmap.hdr import color, profiles
 from gainmap.hdr.decode import DecodeInfo, decode, decode_pixels, decode_with_info, parse_region
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
@@ -214,7 +213,7 @@ def _map(h: int = 12, w: int = 16) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def small_file() -> bytes:
-    return assemble(jpeg(_sdr()), jpeg(_map()), MD, icc=icc.srgb_profile()).to_bytes()
+    return assemble(jpeg(_sdr()), jpeg(_map()), MD, icc=profiles.srgb_profile()).to_bytes()
 
 
 def test_decode_matches_the_array_level_apply(small_file: bytes) -> None:
@@ -244,7 +243,7 @@ def test_headroom_zero_gives_sdr_and_is_monotone(small_file: bytes) -> None:
 
 def test_output_colour_space(small_file: bytes) -> None:
     out = decode(small_file)
-    p3 = assemble(jpeg(_sdr()), jpeg(_map()), MD, icc=icc.display_p3_profile()).to_bytes()
+    p3 = assemble(jpeg(_sdr()), jpeg(_map()), MD, icc=profiles.display_p3_profile()).to_bytes()
     out_p3, info = decode_with_info(p3)
     assert info.colour_space == "display-p3" and "display-p3" in info.colour_space_reason
     np.testing.assert_array_equal(out_p3, out)       # same numbers, other primaries
@@ -271,9 +270,9 @@ def test_alternate_colour_space_math() -> None:
     md = GainMapMetadata(gain_map_min=(0.0, 0.0, 0.0), gain_map_max=(2.0, 1.0, 0.5), gamma=(1.0,) * 3,
                          base_offset=(0.0,) * 3, alternate_offset=(0.0,) * 3, base_hdr_headroom=0.0,
                          alternate_hdr_headroom=2.0, use_base_colour_space=False)
-    bt2020 = icc.make_rgb_profile("BT.2020", icc.BT2020_PRIMARIES)
+    bt2020 = profiles.make_rgb_profile("BT.2020", color.PRIMARIES["bt2020"])
     rgb_map = np.stack([_map()] * 3, axis=-1)
-    data = assemble(jpeg(_sdr()), jpeg(rgb_map), md, icc=icc.srgb_profile(), gainmap_icc=bt2020).to_bytes()
+    data = assemble(jpeg(_sdr()), jpeg(rgb_map), md, icc=profiles.srgb_profile(), gainmap_icc=bt2020).to_bytes()
     gmf = read(data)
     out, info = decode_with_info(data)
     assert (info.colour_space, info.math_colour_space) == ("srgb", "bt2020")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gainmap.hdr import color
+from gainmap.formats.icc import IccColorants, IccProfile, build_matrix_profile, parse_icc_profile
+from gainmap.hdr import color, profiles
 from gainmap.hdr.measure import region_stats, validate_rect
 
 SPACES = list(color.COLOUR_SPACES)
@@ -184,21 +184,29 @@ APPLE_P3_CHAD = ((1.04788, 0.02292, -0.05022), (0.02959, 0.99048, -0.01707), (-0
 D65_XYZ = (0.9505, 1.0, 1.0891)
 
 
+def detect(red, green, blue, white, chad=None):
+    return color.detect_colour_space(IccColorants(red, green, blue, white, chad))
+
+
+def native(red, green, blue, white, chad=None):
+    return color.native_primaries(IccColorants(red, green, blue, white, chad))
+
+
 def test_detects_published_srgb_v2_and_v4_forms():
-    assert color.detect_colour_space(*SRGB_D50, color.PCS_D50_XYZ) == "srgb"        # v4, no chad
-    assert color.detect_colour_space(*SRGB_D50, D65_XYZ) == "srgb"                    # v2: wtpt is D65
-    assert color.detect_colour_space(*SRGB_D50, None) == "srgb"
+    assert detect(*SRGB_D50, color.PCS_D50_XYZ) == "srgb"        # v4, no chad
+    assert detect(*SRGB_D50, D65_XYZ) == "srgb"                    # v2: wtpt is D65
+    assert detect(*SRGB_D50, None) == "srgb"
 
 
 def test_detects_apple_display_p3_with_chad():
-    assert color.detect_colour_space(*APPLE_P3, color.PCS_D50_XYZ, APPLE_P3_CHAD) == "display-p3"
-    prim, white = color.native_primaries(*APPLE_P3, color.PCS_D50_XYZ, APPLE_P3_CHAD)
+    assert detect(*APPLE_P3, color.PCS_D50_XYZ, APPLE_P3_CHAD) == "display-p3"
+    prim, white = native(*APPLE_P3, color.PCS_D50_XYZ, APPLE_P3_CHAD)
     assert white == pytest.approx(color.WHITE_D65, abs=2e-4)
 
 
 def test_chad_wins_over_a_d65_wtpt():
     # Apple's Display P3 and libavif's sRGB v4 profiles store the D65 media white in wtpt next to chad.
-    assert color.detect_colour_space(*APPLE_P3, D65_XYZ, APPLE_P3_CHAD) == "display-p3"
+    assert detect(*APPLE_P3, D65_XYZ, APPLE_P3_CHAD) == "display-p3"
 
 
 def _adapted_colorants(name: str, cat: np.ndarray) -> tuple[list[tuple[float, ...]], np.ndarray]:
@@ -218,8 +226,8 @@ XYZ_SCALING = np.eye(3)
 @pytest.mark.parametrize("cat", [CAT02, XYZ_SCALING], ids=["cat02", "xyz-scaling"])
 def test_uses_the_chad_tag_not_a_guess(name, cat):
     colorants, chad = _adapted_colorants(name, cat)
-    assert color.detect_colour_space(*colorants, color.PCS_D50_XYZ, chad) == name
-    prim, _white = color.native_primaries(*colorants, color.PCS_D50_XYZ, chad)
+    assert detect(*colorants, color.PCS_D50_XYZ, chad) == name
+    prim, _white = native(*colorants, color.PCS_D50_XYZ, chad)
     np.testing.assert_allclose(prim, color.PRIMARIES[name], atol=1e-9)
 
 
@@ -229,22 +237,22 @@ def test_detection_tolerates_small_errors(name, jitter):
     prim = [(x + jitter[2 * i], y + jitter[2 * i + 1]) for i, (x, y) in enumerate(color.PRIMARIES[name])]
     m = color.bradford_matrix(color.xy_to_xyz(*color.WHITE_D65), color.PCS_D50_XYZ) @ \
         color.rgb_to_xyz_matrix(prim, color.WHITE_D65)
-    assert color.detect_colour_space(*(tuple(m[:, i]) for i in range(3)), color.PCS_D50_XYZ) == name
+    assert detect(*(tuple(m[:, i]) for i in range(3)), color.PCS_D50_XYZ) == name
 
 
 def test_unknown_primaries_and_whites_are_not_guessed():
     adobe = ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06))
     m = color.bradford_matrix(color.xy_to_xyz(*color.WHITE_D65), color.PCS_D50_XYZ) @ \
         color.rgb_to_xyz_matrix(adobe, color.WHITE_D65)
-    assert color.detect_colour_space(*(tuple(m[:, i]) for i in range(3)), color.PCS_D50_XYZ) is None
+    assert detect(*(tuple(m[:, i]) for i in range(3)), color.PCS_D50_XYZ) is None
     # DCI-P3: P3 primaries with the DCI white (0.314, 0.351).
     dci_white = (0.314, 0.351)
     m = color.bradford_matrix(color.xy_to_xyz(*dci_white), color.PCS_D50_XYZ) @ \
         color.rgb_to_xyz_matrix(color.PRIMARIES["display-p3"], dci_white)
-    assert color.detect_colour_space(*(tuple(m[:, i]) for i in range(3)), color.xy_to_xyz(*dci_white)) is None
+    assert detect(*(tuple(m[:, i]) for i in range(3)), color.xy_to_xyz(*dci_white)) is None
     # A singular chad or degenerate colorants give None, not an exception.
-    assert color.detect_colour_space(*SRGB_D50, color.PCS_D50_XYZ, np.zeros((3, 3))) is None
-    assert color.detect_colour_space((0, 0, 0), (0, 0, 0), (0, 0, 0), None) is None
+    assert detect(*SRGB_D50, color.PCS_D50_XYZ, np.zeros((3, 3))) is None
+    assert detect((0, 0, 0), (0, 0, 0), (0, 0, 0), None) is None
 
 
 def test_colour_space_from_icc_fallbacks():
@@ -254,54 +262,83 @@ def test_colour_space_from_icc_fallbacks():
     assert name == "srgb" and "unreadable" in reason
 
 
-def _fake_parser(monkeypatch, **attrs):
-    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
-    fields = dict(rXYZ=None, gXYZ=None, bXYZ=None, wtpt=None, chad=None, cicp=None)
-    fields.update(attrs)
-    monkeypatch.setattr(icc, "parse_icc_profile", lambda profile: SimpleNamespace(**fields))
+def _record(**tags) -> IccProfile:
+    """A parsed-profile record as :func:`parse_icc_profile` produces it, with just ``tags`` decoded."""
+    return IccProfile(header=parse_icc_profile(profiles.srgb_profile()).header, **tags)
 
 
-def test_cicp_tag_wins(monkeypatch):
-    _fake_parser(monkeypatch, rXYZ=SRGB_D50[0], gXYZ=SRGB_D50[1], bXYZ=SRGB_D50[2],
-                 wtpt=color.PCS_D50_XYZ, cicp=(12, 18, 0, 1))
-    name, reason = color.colour_space_from_icc(b"x")
+def test_cicp_tag_wins():
+    info = _record(red_xyz=SRGB_D50[0], green_xyz=SRGB_D50[1], blue_xyz=SRGB_D50[2],
+                   white_xyz=color.PCS_D50_XYZ, cicp=(12, 18, 0, 1))
+    name, reason = color.colour_space_of(info)
     assert name == "display-p3" and "cicp" in reason
 
 
-def test_unknown_cicp_falls_back_to_colorants(monkeypatch):
-    _fake_parser(monkeypatch, rXYZ=SRGB_D50[0], gXYZ=SRGB_D50[1], bXYZ=SRGB_D50[2],
-                 wtpt=color.PCS_D50_XYZ, cicp=(22, 13, 0, 1))
-    name, reason = color.colour_space_from_icc(b"x")
+def test_unknown_cicp_falls_back_to_colorants():
+    info = _record(red_xyz=SRGB_D50[0], green_xyz=SRGB_D50[1], blue_xyz=SRGB_D50[2],
+                   white_xyz=color.PCS_D50_XYZ, cicp=(22, 13, 0, 1))
+    name, reason = color.colour_space_of(info)
     assert name == "srgb" and "22" in reason and "match srgb" in reason
 
 
-def test_lut_profile_falls_back_to_srgb(monkeypatch):
-    _fake_parser(monkeypatch, wtpt=color.PCS_D50_XYZ)
-    name, reason = color.colour_space_from_icc(b"x")
+def test_lut_profile_falls_back_to_srgb():
+    name, reason = color.colour_space_of(_record(white_xyz=color.PCS_D50_XYZ))
     assert name == "srgb" and "LUT" in reason
 
 
-def test_descriptive_attribute_names_are_read(monkeypatch):
-    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
-    info = SimpleNamespace(red_xyz=APPLE_P3[0], green_xyz=APPLE_P3[1], blue_xyz=APPLE_P3[2],
-                           white_xyz=color.PCS_D50_XYZ, chad=APPLE_P3_CHAD, cicp=None)
-    monkeypatch.setattr(icc, "parse_icc_profile", lambda profile: info)
-    assert color.colour_space_from_icc(b"x")[0] == "display-p3"
+def test_chad_of_a_parsed_record_is_used():
+    info = _record(red_xyz=APPLE_P3[0], green_xyz=APPLE_P3[1], blue_xyz=APPLE_P3[2],
+                   white_xyz=color.PCS_D50_XYZ, chad=APPLE_P3_CHAD)
+    assert color.colour_space_of(info)[0] == "display-p3"
+
+
+# A D50 wtpt and no chad: the one case the two implementations before issue 11 disagreed on (see
+# color.native_primaries).  Colorant tags are PCS-relative, so they are un-adapted from an assumed D65.
+@pytest.mark.parametrize("name", SPACES)
+def test_d50_white_without_chad_is_an_adapted_d65_space(name):
+    adapted = color.icc_colorants(color.PRIMARIES[name])
+    no_chad = IccColorants(adapted.red, adapted.green, adapted.blue, color.PCS_D50_XYZ, None)
+    profile = build_matrix_profile("no chad", no_chad, (3, color.SRGB_PARAMETRIC))
+    parsed = parse_icc_profile(profile)
+    assert parsed.chad is None and parsed.white_xyz == pytest.approx(color.PCS_D50_XYZ, abs=1e-4)
+    prim, white = color.native_primaries(parsed.colorants)
+    np.testing.assert_allclose(prim, color.PRIMARIES[name], atol=5e-4)
+    assert white == pytest.approx(color.WHITE_D65, abs=1e-9)
+    assert color.colour_space_from_icc(profile)[0] == name
+
+
+def test_libultrahdr_profiles_without_chad_are_named_by_their_gamut():
+    """libultrahdr writes wtpt = D50 and no chad for its D65 gamuts; we name them as it reads them back."""
+    imagecodecs = pytest.importorskip("imagecodecs", reason="imagecodecs (libultrahdr) not installed")
+    if not getattr(imagecodecs.ULTRAHDR, "available", False):
+        pytest.skip("imagecodecs built without libultrahdr")
+    from gainmap.model.reader import read
+
+    hdr = np.full((32, 32, 4), 0.5, np.float16)
+    hdr[..., 3] = 1.0
+    hdr[:16, :, :3] = 3.0
+    for gamut, name in ((imagecodecs.ULTRAHDR.CG.BT_709, "srgb"), (imagecodecs.ULTRAHDR.CG.DISPLAY_P3, "display-p3"),
+                        (imagecodecs.ULTRAHDR.CG.BT_2100, "bt2020")):
+        gmf = read(imagecodecs.ultrahdr_encode(hdr, gamut=gamut, transfer=imagecodecs.ULTRAHDR.CT.LINEAR))
+        # its SDR primary is always Display P3; the gain map's profile names the HDR gamut
+        for image, want in ((gmf.primary, "display-p3"), (gmf.gainmap, name)):
+            parsed = parse_icc_profile(image.icc)
+            assert parsed.chad is None and parsed.white_xyz == pytest.approx(color.PCS_D50_XYZ, abs=1e-4)
+            assert color.detect_colour_space(parsed.colorants) == want  # the colorants alone (no cicp)
+            assert color.colour_space_from_icc(image.icc)[0] == want
 
 
 @pytest.mark.parametrize(("name", "description"), [
     ("srgb", "Misleading name: Display P3"), ("display-p3", "sRGB IEC61966-2.1"), ("bt2020", "Rec. 2020"),
 ])
 def test_generated_profiles_are_identified_by_primaries(name, description):
-    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC writer) not available")
-    profile = icc.make_rgb_profile(description, color.PRIMARIES[name], color.WHITE_D65, trc="srgb")
+    profile = profiles.make_rgb_profile(description, color.PRIMARIES[name], color.WHITE_D65, trc="srgb")
     detected, reason = color.colour_space_from_icc(profile)
     assert detected == name, reason
 
 
 def test_generated_unknown_profile_falls_back():
-    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC writer) not available")
-    profile = icc.make_rgb_profile("Adobe RGB (1998)", ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)),
+    profile = profiles.make_rgb_profile("Adobe RGB (1998)", ((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)),
                                    color.WHITE_D65, trc="srgb")
     name, reason = color.colour_space_from_icc(profile)
     assert name == "srgb" and "match no named space" in reason
@@ -312,7 +349,6 @@ CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
 def test_corpus_profiles_named_by_their_primaries():
-    icc = pytest.importorskip("gainmap.formats.icc", reason="gainmap.formats.icc (ICC parser) not available")
     from PIL import Image
 
     expected = {"Display P3": "display-p3", "sRGB IEC61966-2.1": "srgb", "Adobe RGB (1998)": None}
@@ -326,7 +362,7 @@ def test_corpus_profiles_named_by_their_primaries():
             continue
         if not profile:
             continue
-        want = expected.get(icc.parse_icc_profile(profile).description or "", "?")
+        want = expected.get(parse_icc_profile(profile).description or "", "?")
         if want == "?":
             continue
         name, reason = color.colour_space_from_icc(profile)

@@ -12,8 +12,7 @@ from PIL import Image
 import gainmap.hdr.decode as decode_module
 from gainmap.cli.main import main
 from gainmap.errors import GainMapError
-from gainmap.formats import icc
-from gainmap.hdr import color
+from gainmap.hdr import color, profiles
 from gainmap.hdr.decode import decode, decode_pixels, measure
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
@@ -33,7 +32,7 @@ def flat_file(rgb: tuple[int, int, int], code: int, profile: bytes | None = None
     sdr = np.empty((64, 96, 3), np.uint8)
     sdr[...] = rgb
     gm = np.full((16, 24), code, np.uint8)
-    return assemble(jpeg(sdr, 100), jpeg(gm, 100), MD, icc=profile or icc.srgb_profile()).to_bytes()
+    return assemble(jpeg(sdr, 100), jpeg(gm, 100), MD, icc=profile or profiles.srgb_profile()).to_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def textured() -> bytes:
     y, x = np.mgrid[0:120, 0:160]
     sdr = np.stack([x * 255 // 160, y * 255 // 120, (x ^ y) % 256], axis=-1).astype(np.uint8)
     gm = ((np.mgrid[0:30, 0:40][1] * 6) % 256).astype(np.uint8)
-    return assemble(jpeg(sdr), jpeg(gm), MD, icc=icc.srgb_profile()).to_bytes()
+    return assemble(jpeg(sdr), jpeg(gm), MD, icc=profiles.srgb_profile()).to_bytes()
 
 
 def test_flat_patch_is_exact() -> None:
@@ -73,7 +72,7 @@ def test_means_match_decode(textured: bytes) -> None:
 
 
 def test_colour_space_of_the_numbers() -> None:
-    data = flat_file((180, 90, 40), 128, icc.display_p3_profile())
+    data = flat_file((180, 90, 40), 128, profiles.display_p3_profile())
     native = measure(data, [(0, 0, 96, 64)])[0]
     assert native["colour_space"] == "display-p3"
     in_srgb = measure(data, [(0, 0, 96, 64)], colour_space="srgb")[0]

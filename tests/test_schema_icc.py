@@ -28,11 +28,12 @@ from gainmap.formats.icc import (
     XYZType,
     assemble_icc,
     build_icc_chunk,
-    make_rgb_profile,
     parse_icc_chunk,
     parse_icc_profile,
     split_profile,
 )
+from gainmap.hdr import color, profiles
+from gainmap.hdr.profiles import make_rgb_profile
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 U8 = st.integers(0, 255)
@@ -169,7 +170,7 @@ def _xy_triangles():
 @given(primaries=_xy_triangles(), white=st.tuples(st.floats(0.28, 0.36), st.floats(0.28, 0.38)),
        text=st.text(st.characters(blacklist_characters="\x00"), max_size=40))
 def test_generated_profile_recovers_primaries(primaries, white, text):
-    m = icc.rgb_to_xyz_matrix(primaries, white)
+    m = color.rgb_to_xyz_matrix(primaries, white)
     assume(np.min(m[1]) > 0.005)
     profile = make_rgb_profile(text, primaries, white)
     parsed = parse_icc_profile(profile)
@@ -179,29 +180,29 @@ def test_generated_profile_recovers_primaries(primaries, white, text):
     assert (h.size, h.version, h.device_class, h.colour_space, h.pcs) == (len(profile), (4, 3), "mntr", "RGB ",
                                                                           "XYZ ")
     assert parsed.white_xyz == pytest.approx(icc.D50, abs=1e-4)
-    got, got_white = parsed.native_primaries()
+    got, got_white = color.native_primaries(parsed.colorants)
     for (gx, gy), (ex, ey) in zip(got, primaries, strict=True):
         assert abs(gx - ex) < 1e-3 and abs(gy - ey) < 1e-3
     assert abs(got_white[0] - white[0]) < 1e-3 and abs(got_white[1] - white[1]) < 1e-3
     kind, params = parsed.curves["rTRC"]
     assert kind == "para" and params[0] == 3.0
-    assert params[1:] == pytest.approx(icc.SRGB_PARA, abs=1e-4)
+    assert params[1:] == pytest.approx(color.SRGB_PARAMETRIC, abs=1e-4)
     zeroed = bytearray(profile)
     zeroed[44:48], zeroed[64:68], zeroed[84:100] = bytes(4), bytes(4), bytes(16)  # ICC profile-ID rule
     assert hashlib.md5(bytes(zeroed)).digest() == h.profile_id
 
 
 def test_pcs_matrix_rows_sum_to_d50():
-    parsed = parse_icc_profile(icc.display_p3_profile())
-    assert parsed.pcs_matrix().sum(axis=1) == pytest.approx(icc.D50, abs=2e-4)
+    parsed = parse_icc_profile(profiles.display_p3_profile())
+    assert color.pcs_matrix(parsed.colorants).sum(axis=1) == pytest.approx(icc.D50, abs=2e-4)
     assert parsed.chad is not None
 
 
 def test_lazy_constants():
-    assert icc.SRGB_PROFILE is icc.srgb_profile()
-    assert icc.DISPLAY_P3_PROFILE == icc.display_p3_profile()
+    assert profiles.SRGB_PROFILE is profiles.srgb_profile()
+    assert profiles.DISPLAY_P3_PROFILE == profiles.display_p3_profile()
     with pytest.raises(AttributeError):
-        icc.NO_SUCH_PROFILE  # noqa: B018
+        profiles.NO_SUCH_PROFILE  # noqa: B018
 
 
 def _transform(dst: bytes, pixels: np.ndarray) -> np.ndarray:
@@ -214,17 +215,17 @@ def _transform(dst: bytes, pixels: np.ndarray) -> np.ndarray:
 def test_pillow_accepts_generated_profiles():
     rng = np.random.default_rng(7)
     pixels = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
-    out = _transform(icc.srgb_profile(), pixels)
+    out = _transform(profiles.srgb_profile(), pixels)
     assert np.max(np.abs(out - pixels.astype(int))) <= 1
-    p3 = ImageCms.ImageCmsProfile(io.BytesIO(icc.display_p3_profile()))
+    p3 = ImageCms.ImageCmsProfile(io.BytesIO(profiles.display_p3_profile()))
     assert ImageCms.getProfileDescription(p3).strip() == "Display P3"
-    red = _transform(icc.display_p3_profile(), np.array([[[255, 0, 0]]], dtype=np.uint8))[0, 0]
+    red = _transform(profiles.display_p3_profile(), np.array([[[255, 0, 0]]], dtype=np.uint8))[0, 0]
     assert np.max(np.abs(red - np.array([234, 51, 35]))) <= 1  # sRGB red inside P3
 
 
 def test_make_rgb_profile_rejects_bad_input():
     with pytest.raises(ValueError):
-        make_rgb_profile("x", icc.SRGB_PRIMARIES, trc="pq")
+        make_rgb_profile("x", color.PRIMARIES["srgb"], trc="pq")
     with pytest.raises(ValueError):
         make_rgb_profile("x", ((0.6, 0.3), (0.3, 0.6)))
 
@@ -233,10 +234,10 @@ def test_make_rgb_profile_rejects_bad_input():
 def _v2_profile() -> bytes:
     """A v2-style profile: textDescriptionType desc, wtpt = D65, no chad, a gamma curv."""
     desc = b"desc" + bytes(4) + (5).to_bytes(4, "big") + b"v2 x\x00" + bytes(79)
-    d65 = icc.D65_XY
+    d65 = color.WHITE_D65
     white = np.array([d65[0] / d65[1], 1.0, (1 - d65[0] - d65[1]) / d65[1]])
-    adapt = icc.bradford(white, np.array(icc.D50))
-    m = adapt @ icc.rgb_to_xyz_matrix(icc.SRGB_PRIMARIES, d65)
+    adapt = color.bradford_matrix(white, np.array(icc.D50))
+    m = adapt @ color.rgb_to_xyz_matrix(color.PRIMARIES["srgb"], d65)
     xyz = [XYZType.build(dict(xyz=[round(v * 65536) for v in col])) for col in (m[:, 0], m[:, 1], m[:, 2], white)]
     curv = b"curv" + bytes(4) + (1).to_bytes(4, "big") + (563).to_bytes(2, "big") + b"\x00\x00"
     tags = [("desc", desc), ("rXYZ", xyz[0]), ("gXYZ", xyz[1]), ("bXYZ", xyz[2]), ("wtpt", xyz[3]),
@@ -262,14 +263,14 @@ def test_v2_profile_inspection():
     assert parsed.description == "v2 x"
     assert parsed.curves["rTRC"] == ("curv", (563 / 256,))
     assert parsed.chad is None
-    got, white = parsed.native_primaries()
-    for (gx, gy), (ex, ey) in zip(got, icc.SRGB_PRIMARIES, strict=True):
+    got, white = color.native_primaries(parsed.colorants)
+    for (gx, gy), (ex, ey) in zip(got, color.PRIMARIES["srgb"], strict=True):
         assert abs(gx - ex) < 1e-3 and abs(gy - ey) < 1e-3
-    assert white == pytest.approx(icc.D65_XY, abs=1e-3)
+    assert white == pytest.approx(color.WHITE_D65, abs=1e-3)
 
 
 def test_inspection_problems():
-    good = icc.srgb_profile()
+    good = profiles.srgb_profile()
     bad = bytearray(good)
     bad[0:4] = (len(good) + 10).to_bytes(4, "big")             # size lies
     bad[79] ^= 1                                                 # illuminant off by one unit
@@ -297,7 +298,7 @@ def test_not_a_profile():
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400), st.data())
 def test_random_and_mutated_profiles_raise_only_schema_error(raw, data):
-    base = icc.srgb_profile()
+    base = profiles.srgb_profile()
     mutated = bytearray(base)
     for _ in range(data.draw(st.integers(1, 8))):
         mutated[data.draw(st.integers(0, len(base) - 1))] = data.draw(U8)
@@ -343,12 +344,12 @@ def test_corpus_profiles_parse():
         assert parsed.description, name
         if parsed.description == "sRGB IEC61966-2.1":
             srgb_seen += 1
-            got, _ = parsed.native_primaries()
-            for (gx, gy), (ex, ey) in zip(got, icc.SRGB_PRIMARIES, strict=True):
+            got, _ = color.native_primaries(parsed.colorants)
+            for (gx, gy), (ex, ey) in zip(got, color.PRIMARIES["srgb"], strict=True):
                 assert abs(gx - ex) < 2e-3 and abs(gy - ey) < 2e-3, name
     assert srgb_seen >= 3
 
 
 def test_nul_in_a_description_is_refused():
     with pytest.raises(ValueError, match="NUL"):
-        make_rgb_profile("a\x00b", icc.SRGB_PRIMARIES, icc.D65_XY)
+        make_rgb_profile("a\x00b", color.PRIMARIES["srgb"], color.WHITE_D65)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "fixtures"))
 
 
 def make_12mp() -> bytes:
-    from gainmap.formats import icc
+    from gainmap.hdr import profiles
     from gainmap.model.assemble import assemble
     from make_fixtures import DEFAULT_MD
 
@@ -35,7 +35,7 @@ def make_12mp() -> bytes:
     Image.fromarray(base).save(buf, "JPEG", quality=92)
     gm = io.BytesIO()
     Image.fromarray((x[::4, ::4] % 256).astype(np.uint8)).save(gm, "JPEG", quality=85)
-    return assemble(buf.getvalue(), gm.getvalue(), DEFAULT_MD, icc=icc.display_p3_profile()).to_bytes()
+    return assemble(buf.getvalue(), gm.getvalue(), DEFAULT_MD, icc=profiles.display_p3_profile()).to_bytes()
 
 
 def timeit(fn, repeat: int = 15) -> float:

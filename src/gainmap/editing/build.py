@@ -48,15 +48,14 @@ ImageInput = bytes | bytearray | memoryview | str | os.PathLike[str] | np.ndarra
 
 def icc_for(colour_space: str) -> bytes:
     """The ICC profile written for a colour space: matrix/TRC, the space's primaries, the sRGB curve."""
-    from gainmap.formats import icc
-    from gainmap.hdr import color
+    from gainmap.hdr import color, profiles
 
     name = color.canonical_name(colour_space)
     if name == "srgb":
-        return icc.srgb_profile()
+        return profiles.srgb_profile()
     if name == "display-p3":
-        return icc.display_p3_profile()
-    return icc.make_rgb_profile("BT.2020 Gamut with sRGB Transfer", icc.BT2020_PRIMARIES, icc.D65_XY)
+        return profiles.display_p3_profile()
+    return profiles.make_rgb_profile("BT.2020 Gamut with sRGB Transfer", color.PRIMARIES["bt2020"], color.WHITE_D65)
 
 
 def icc_space(profile: bytes | None) -> str | None:

@@ -20,7 +20,7 @@ from PIL import Image
 from gainmap.editing.reference import ReferenceReport, gain_from_reference
 from gainmap.editing.repair import primary_fingerprint
 from gainmap.errors import GainMapError
-from gainmap.formats import icc as icc_schema
+from gainmap.hdr import profiles
 from gainmap.hdr.decode import decode_pixels, primary_colour_space
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble, s_keep
@@ -56,7 +56,7 @@ def _icc_for(gmf: GainMapFile) -> bytes | None:
     if gmf.primary.icc_chunks():
         return None
     name, _why = choose_icc(gmf)
-    return icc_schema.display_p3_profile() if name == "display-p3" else icc_schema.srgb_profile()
+    return profiles.display_p3_profile() if name == "display-p3" else profiles.srgb_profile()
 
 
 def restore(source: Source, *, predictor: str = "gmnet", reference: Source | None = None,

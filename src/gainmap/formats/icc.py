@@ -11,11 +11,8 @@ Problem codes: ``icc.chunk-count`` ``icc.chunk-index`` ``icc.chunk-count-mismatc
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
-from functools import cache
 
-import numpy as np
 from construct import (
     Array,
     Bytes,
@@ -40,20 +37,10 @@ ICC_IDENT = b"ICC_PROFILE\x00"
 ICC_HEADER_LEN = 128
 MAX_CHUNK_DATA = 65519  # 65533 - 12 - 2
 
+#: The PCS illuminant D50 as XYZ (ICC.1:2010 section 7.2.16) and its s15Fixed16 encoding, which ICC requires.
 D50 = (0.9642, 1.0, 0.8249)
-D50_RAW = (0x0000F6D6, 0x00010000, 0x0000D32D)  # the s15Fixed16 PCS illuminant ICC requires
-D65_XY = (0.3127, 0.3290)
-SRGB_PRIMARIES = ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060))
-DISPLAY_P3_PRIMARIES = ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060))
-BT2020_PRIMARIES = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046))
-
-#: sRGB transfer as ICC parametric curve type 3: (g, a, b, c, d).
-SRGB_PARA = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+D50_RAW = (0x0000F6D6, 0x00010000, 0x0000D32D)
 PARA_PARAM_COUNTS = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
-
-BRADFORD = np.array([[0.8951, 0.2664, -0.1614],
-                     [-0.7502, 1.7135, 0.0367],
-                     [0.0389, -0.0685, 1.0296]])
 
 # ----------------------------------------------------------------------------------------------- schemas
 IccChunkStruct = Struct("ident" / Const(ICC_IDENT), "seq" / Int8ub, "count" / Int8ub, "data" / GreedyBytes)
@@ -195,16 +182,31 @@ class IccHeader:
     profile_id: bytes
 
 
+XYZ = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class IccColorants:
+    """The rXYZ, gXYZ, bXYZ, wtpt and chad tags of a matrix/TRC profile, as stored: colorants relative to the
+    D50 PCS, the media white, and the chromatic adaptation matrix (rows) when the profile has one."""
+
+    red: XYZ
+    green: XYZ
+    blue: XYZ
+    white: XYZ | None = None
+    chad: tuple[XYZ, XYZ, XYZ] | None = None
+
+
 @dataclass
 class IccProfile:
     header: IccHeader
     tags: dict[str, bytes] = field(default_factory=dict)
     description: str | None = None
-    red_xyz: tuple[float, float, float] | None = None
-    green_xyz: tuple[float, float, float] | None = None
-    blue_xyz: tuple[float, float, float] | None = None
-    white_xyz: tuple[float, float, float] | None = None
-    chad: tuple[tuple[float, float, float], ...] | None = None
+    red_xyz: XYZ | None = None
+    green_xyz: XYZ | None = None
+    blue_xyz: XYZ | None = None
+    white_xyz: XYZ | None = None
+    chad: tuple[XYZ, XYZ, XYZ] | None = None
     cicp: tuple[int, int, int, int] | None = None
     #: rTRC/gTRC/bTRC: ("para", (function, params...)) | ("curv", (gamma,)) | ("curv-table", (n,)) | (type, ()).
     curves: dict[str, tuple[str, tuple[float, ...]]] = field(default_factory=dict)
@@ -214,41 +216,13 @@ class IccProfile:
     def is_matrix_rgb(self) -> bool:
         return None not in (self.red_xyz, self.green_xyz, self.blue_xyz)
 
-    def native_primaries(self, white_xy: tuple[float, float] | None = None
-                         ) -> tuple[tuple[tuple[float, float], ...], tuple[float, float]] | None:
-        """The (x, y) of R, G, B and of the white with the D50 adaptation undone; None for non-matrix profiles.
-
-        The adaptation is ``chad`` when present; else a Bradford adaptation from ``white_xy`` when given
-        (libultrahdr's v4 profiles adapt D65 content to D50 yet omit ``chad``), else from ``wtpt`` when it is
-        not D50 (v2 style), else none.
-        """
-        if not self.is_matrix_rgb:
+    @property
+    def colorants(self) -> IccColorants | None:
+        """The colorant tags as stored (matrix/TRC profiles only); :func:`gainmap.hdr.color.native_primaries`
+        interprets them."""
+        if self.red_xyz is None or self.green_xyz is None or self.blue_xyz is None:
             return None
-        pcs_white = np.array(D50)
-        if self.chad is not None:
-            adapt = np.array(self.chad)
-        elif white_xy is not None:
-            adapt = bradford(_xyz_from_xy(*white_xy), pcs_white)
-        elif self.white_xyz is not None and not np.allclose(self.white_xyz, D50, atol=2e-3):
-            adapt = bradford(np.array(self.white_xyz), pcs_white)
-        else:
-            adapt = np.eye(3)
-        try:
-            inverse = np.linalg.inv(adapt)
-        except np.linalg.LinAlgError:
-            return None
-        native = inverse @ self.pcs_matrix()
-        white = inverse @ pcs_white
-        return tuple(_xy(native[:, i]) for i in range(3)), _xy(white)
-
-    def pcs_matrix(self) -> np.ndarray:
-        """The 3x3 RGB -> XYZ(D50) matrix, columns rXYZ, gXYZ, bXYZ (matrix profiles only)."""
-        return np.array([self.red_xyz, self.green_xyz, self.blue_xyz], dtype=float).T
-
-
-def _xy(xyz: np.ndarray) -> tuple[float, float]:
-    total = float(np.sum(xyz))
-    return (float(xyz[0] / total), float(xyz[1] / total)) if total else (0.0, 0.0)
+        return IccColorants(self.red_xyz, self.green_xyz, self.blue_xyz, self.white_xyz, self.chad)
 
 
 def parse_icc_profile(profile: bytes) -> IccProfile:
@@ -369,26 +343,8 @@ def _decode_text(data: bytes) -> str | None:
     return None
 
 
-# ----------------------------------------------------------------------------------------------- generation
-def bradford(src_white_xyz: np.ndarray, dst_white_xyz: np.ndarray) -> np.ndarray:
-    """The 3x3 Bradford chromatic adaptation from one white (XYZ) to another."""
-    src = BRADFORD @ np.asarray(src_white_xyz, dtype=float)
-    dst = BRADFORD @ np.asarray(dst_white_xyz, dtype=float)
-    return np.linalg.inv(BRADFORD) @ np.diag(dst / src) @ BRADFORD
-
-
-def _xyz_from_xy(x: float, y: float) -> np.ndarray:
-    return np.array([x / y, 1.0, (1.0 - x - y) / y])
-
-
-def rgb_to_xyz_matrix(primaries_xy, white_xy) -> np.ndarray:
-    """RGB -> XYZ for the primaries and white (Y of white = 1)."""
-    p = np.column_stack([_xyz_from_xy(*xy) for xy in primaries_xy])
-    scale = np.linalg.solve(p, _xyz_from_xy(*white_xy))
-    return p * scale
-
-
-def _xyz_tag(xyz) -> bytes:
+# ----------------------------------------------------------------------------------------------- building
+def _xyz_tag(xyz: XYZ) -> bytes:
     return XYZType.build(dict(xyz=[_fixed(v) for v in xyz]))
 
 
@@ -398,29 +354,26 @@ def _mluc_tag(text: str) -> bytes:
     return head + encoded
 
 
-def make_rgb_profile(description: str, primaries_xy, white_xy=D65_XY, trc: str = "srgb",
-                     copyright_text: str = "No copyright, use freely") -> bytes:
-    """A small ICC v4.3 matrix/TRC display profile (D50 PCS, Bradford chad, 'para' type-3 sRGB curves)."""
-    if trc != "srgb":
-        raise ValueError(f"unsupported transfer {trc!r} (only 'srgb')")
+def build_matrix_profile(description: str, colorants: IccColorants, curve: tuple[int, tuple[float, ...]],
+                         copyright_text: str = "No copyright, use freely") -> bytes:
+    """A small ICC v4.3 matrix/TRC display profile: ``colorants`` (PCS-relative XYZ, ``white`` and ``chad``
+    as they should be stored), one ``para`` curve ``(function, params)`` shared by rTRC/gTRC/bTRC, mluc text.
+
+    The colour science (which colorants and chad a colour space has) is :func:`gainmap.hdr.color.icc_colorants`.
+    """
     if "\x00" in description or "\x00" in copyright_text:
         raise ValueError("ICC text tags cannot contain NUL characters (readers stop at the first one)")
-    if len(primaries_xy) != 3 or not all(math.isfinite(v) and 0 < v < 1 for xy in primaries_xy for v in xy):
-        raise ValueError("primaries must be three (x, y) chromaticities in (0, 1)")
-    white = _xyz_from_xy(*white_xy)
-    chad = bradford(white, np.array(D50))
-    pcs_matrix = chad @ rgb_to_xyz_matrix(primaries_xy, white_xy)
-    curve = ParaType.build(dict(function=3, params=[_fixed(v) for v in SRGB_PARA]))
-    elements: list[tuple[str, bytes]] = [
-        ("desc", _mluc_tag(description)),
-        ("cprt", _mluc_tag(copyright_text)),
-        ("wtpt", _xyz_tag(D50)),
-        ("chad", Sf32Type.build(dict(numbers=[_fixed(v) for v in chad.ravel()]))),
-        ("rXYZ", _xyz_tag(pcs_matrix[:, 0])),
-        ("gXYZ", _xyz_tag(pcs_matrix[:, 1])),
-        ("bXYZ", _xyz_tag(pcs_matrix[:, 2])),
-        ("rTRC", curve), ("gTRC", curve), ("bTRC", curve),
-    ]
+    function, params = curve
+    if PARA_PARAM_COUNTS.get(function) != len(params):
+        raise ValueError(f"para curve function {function} takes {PARA_PARAM_COUNTS.get(function)} parameters")
+    para = ParaType.build(dict(function=function, params=[_fixed(v) for v in params]))
+    elements: list[tuple[str, bytes]] = [("desc", _mluc_tag(description)), ("cprt", _mluc_tag(copyright_text))]
+    if colorants.white is not None:
+        elements.append(("wtpt", _xyz_tag(colorants.white)))
+    if colorants.chad is not None:
+        elements.append(("chad", Sf32Type.build(dict(numbers=[_fixed(v) for row in colorants.chad for v in row]))))
+    elements += [("rXYZ", _xyz_tag(colorants.red)), ("gXYZ", _xyz_tag(colorants.green)),
+                 ("bXYZ", _xyz_tag(colorants.blue)), ("rTRC", para), ("gTRC", para), ("bTRC", para)]
     data = bytearray()
     entries = []
     placed: dict[bytes, int] = {}
@@ -435,29 +388,8 @@ def make_rgb_profile(description: str, primaries_xy, white_xy=D65_XY, trc: str =
     header = IccHeaderStruct.build(dict(
         size=size, cmm=b"\x00" * 4, version_major=4, version_minor=0x30, device_class=b"mntr",
         colour_space=b"RGB ", pcs=b"XYZ ", date=[2024, 1, 1, 0, 0, 0], platform=b"\x00" * 4, flags=0,
-        manufacturer=b"\x00" * 4, model=0, attributes=0, intent=0, illuminant=[_fixed(v) for v in D50],
+        manufacturer=b"\x00" * 4, model=0, attributes=0, intent=0, illuminant=list(D50_RAW),
         creator=b"\x00" * 4, profile_id=b"\x00" * 16))
     profile = bytearray(header + table + data)
     profile[84:100] = hashlib.md5(bytes(profile)).digest()  # flags, intent and id are already 0
     return bytes(profile)
-
-
-@cache
-def srgb_profile() -> bytes:
-    """A generated v4 sRGB profile (matrix/TRC)."""
-    return make_rgb_profile("sRGB", SRGB_PRIMARIES, D65_XY)
-
-
-@cache
-def display_p3_profile() -> bytes:
-    """A generated v4 Display P3 profile (P3 primaries, D65, sRGB transfer)."""
-    return make_rgb_profile("Display P3", DISPLAY_P3_PRIMARIES, D65_XY)
-
-
-def __getattr__(name: str) -> bytes:
-    """``SRGB_PROFILE`` and ``DISPLAY_P3_PROFILE``, generated on first use."""
-    if name == "SRGB_PROFILE":
-        return srgb_profile()
-    if name == "DISPLAY_P3_PROFILE":
-        return display_p3_profile()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

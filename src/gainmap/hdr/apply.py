@@ -257,7 +257,7 @@ def _linearize(kind: str, r: np.ndarray) -> np.ndarray:
     if kind == "gamma2.2":
         return r ** 2.2
     if kind == "srgb":
-        return np.where(r <= 0.04045, r / 12.92, ((r + 0.055) / 1.055) ** 2.4)
+        return color.srgb_to_linear_f64(r)
     raise ValueError(f"linearize must be one of {', '.join(APPLE_LINEARIZE)}, got {kind!r}")
 
 

@@ -12,7 +12,12 @@ Conventions used throughout :mod:`gainmap.hdr`:
 
 Colour-space detection identifies an ICC matrix/TRC profile by its colorant primaries (after undoing the
 adaptation to the D50 PCS), never by its description, and falls back to sRGB (what every gain-map reader
-does for a missing or unusable profile; formats.md section 5).
+does for a missing or unusable profile; formats.md section 5).  It reads the typed record
+:func:`gainmap.formats.icc.parse_icc_profile` produces; :func:`icc_colorants` gives the colorants a profile of
+a named space stores (:mod:`gainmap.hdr.profiles` writes them).
+
+Size: about 490 lines, by design: this is the one home of colour science (issue 11: transfer curves,
+primaries, matrices, ICC-derived primaries), so no second copy grows elsewhere.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gainmap.errors import GainMapError
+from gainmap.formats.icc import D50, IccColorants, IccProfile, parse_icc_profile
 
 # ----------------------------------------------------------------------------------------------- data
 
@@ -31,7 +37,7 @@ from gainmap.errors import GainMapError
 WHITE_D65: tuple[float, float] = (0.3127, 0.3290)
 
 #: The ICC profile connection space illuminant, as XYZ (ICC.1:2022 section 7.2.16: s15Fixed16 values).
-PCS_D50_XYZ: tuple[float, float, float] = (0.9642, 1.0, 0.8249)
+PCS_D50_XYZ: tuple[float, float, float] = D50
 
 #: Primaries as CIE 1931 xy (red, green, blue) for each named colour space (formats.md section 5 table).
 PRIMARIES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
@@ -174,21 +180,38 @@ def _f32(v: np.ndarray | float) -> np.ndarray:
     return np.asarray(v, dtype=np.float32)
 
 
+#: The sRGB curve (IEC 61966-2-1): decode threshold, linear slope, offset a, exponent, and encode threshold.
+SRGB_THRESHOLD = 0.04045
+SRGB_SLOPE = 12.92
+SRGB_OFFSET = 0.055
+SRGB_GAMMA = 2.4
+SRGB_LINEAR_THRESHOLD = 0.0031308
+#: The same curve as ICC parametric curve type 3 parameters (g, a, b, c, d): Y = (aX + b)^g for X >= d, else cX.
+SRGB_PARAMETRIC = (SRGB_GAMMA, 1 / (1 + SRGB_OFFSET), SRGB_OFFSET / (1 + SRGB_OFFSET), 1 / SRGB_SLOPE,
+                   SRGB_THRESHOLD)
+
+
 def srgb_to_linear(signal: np.ndarray | float) -> np.ndarray:
     """sRGB EOTF (IEC 61966-2-1): signal in [0, 1] -> linear.  Extended range: odd symmetric beyond 0."""
     v = _f32(signal)
     a = np.abs(v)
-    out = np.where(a <= np.float32(0.04045), a / np.float32(12.92),
-                   np.power((a + np.float32(0.055)) / np.float32(1.055), np.float32(2.4)))
+    out = np.where(a <= np.float32(SRGB_THRESHOLD), a / np.float32(SRGB_SLOPE),
+                   np.power((a + np.float32(SRGB_OFFSET)) / np.float32(1 + SRGB_OFFSET), np.float32(SRGB_GAMMA)))
     return np.copysign(out, v).astype(np.float32, copy=False)
+
+
+def srgb_to_linear_f64(signal: np.ndarray | float) -> np.ndarray:
+    """sRGB EOTF computed in float64 (for tables rounded afterwards); no extension below 0."""
+    v = np.asarray(signal, dtype=np.float64)
+    return np.where(v <= SRGB_THRESHOLD, v / SRGB_SLOPE, ((v + SRGB_OFFSET) / (1 + SRGB_OFFSET)) ** SRGB_GAMMA)
 
 
 def linear_to_srgb(linear: np.ndarray | float) -> np.ndarray:
     """sRGB inverse EOTF (encoding): linear -> signal.  Extended range: odd symmetric, no clipping."""
     v = _f32(linear)
     a = np.abs(v)
-    out = np.where(a <= np.float32(0.0031308), a * np.float32(12.92),
-                   np.float32(1.055) * np.power(a, np.float32(1.0 / 2.4)) - np.float32(0.055))
+    out = np.where(a <= np.float32(SRGB_LINEAR_THRESHOLD), a * np.float32(SRGB_SLOPE),
+                   np.float32(1 + SRGB_OFFSET) * np.power(a, np.float32(1.0 / SRGB_GAMMA)) - np.float32(SRGB_OFFSET))
     return np.copysign(out, v).astype(np.float32, copy=False)
 
 
@@ -218,7 +241,7 @@ def linear_to_bt709(linear: np.ndarray | float) -> np.ndarray:
 def _u8_lut(kind: str) -> np.ndarray:
     codes = np.arange(256, dtype=np.float64) / 255.0
     if kind == "srgb":
-        lut = np.where(codes <= 0.04045, codes / 12.92, ((codes + 0.055) / 1.055) ** 2.4)
+        lut = srgb_to_linear_f64(codes)
     elif kind == "rec709":
         lut = _bt709_decode64(codes)
     elif kind == "gamma2.2":
@@ -351,26 +374,48 @@ def _close_xy(a: tuple[float, float], b: tuple[float, float], tol: float) -> boo
     return abs(a[0] - b[0]) <= tol and abs(a[1] - b[1]) <= tol
 
 
-def native_primaries(red_xyz: Sequence[float], green_xyz: Sequence[float], blue_xyz: Sequence[float],
-                     white_xyz: Sequence[float] | None, chad: Sequence[Sequence[float]] | None = None
-                     ) -> tuple[tuple[tuple[float, float], ...], tuple[float, float]]:
+def icc_colorants(primaries: Sequence[Sequence[float]], white: Sequence[float] = WHITE_D65) -> IccColorants:
+    """What a v4 matrix/TRC profile of these primaries and white (xy) stores: colorants adapted to the D50 PCS
+    with Bradford, ``wtpt`` = D50 and the ``chad`` tag of that adaptation (ICC.1:2010 Annex D, 9.2.15)."""
+    chad = bradford_matrix(xy_to_xyz(*white), PCS_D50_XYZ)
+    pcs = chad @ rgb_to_xyz_matrix(primaries, white)
+    cols = tuple(tuple(float(v) for v in pcs[:, i]) for i in range(3))
+    rows = tuple(tuple(float(v) for v in chad[i]) for i in range(3))
+    return IccColorants(cols[0], cols[1], cols[2], PCS_D50_XYZ, rows)  # type: ignore[arg-type]
+
+
+def pcs_matrix(colorants: IccColorants) -> np.ndarray:
+    """The 3x3 RGB -> XYZ(D50) matrix of a profile: columns rXYZ, gXYZ, bXYZ."""
+    return np.array([colorants.red, colorants.green, colorants.blue], dtype=np.float64).T
+
+
+def native_primaries(colorants: IccColorants) -> tuple[tuple[tuple[float, float], ...], tuple[float, float]]:
     """The device (un-adapted) xy of an ICC profile's colorants and white.
 
-    ICC matrix profiles store the colorants adapted to the D50 PCS.  With a ``chad`` tag its inverse undoes
-    the adaptation, and the device white is ``inverse(chad) @ D50`` (chad maps the adopted white to the PCS
-    white by definition; ``wtpt`` is ignored then, because some v4 profiles, Apple's Display P3 and
+    Colorant tags are PCS-relative: adapted to the D50 PCS illuminant (ICC.1:2010 section 9.2 and Annex D), so
+    the adaptation must be undone to name the device's primaries.  With a ``chad`` tag its inverse undoes it
+    and the device white is ``inverse(chad) @ D50`` (chad maps the adopted white to the PCS white by
+    definition, ICC.1:2010 9.2.15; ``wtpt`` is ignored then, because some v4 profiles, Apple's Display P3 and
     libavif's sRGB among them, store the D65 media white there instead of D50).  Without ``chad`` (ICC v2)
-    the ``wtpt`` is the device white, unless it is D50 itself, in which case D65 is assumed (every space we
-    name is D65); the colorants are then un-adapted with Bradford from D50 to that white.
+    the ``wtpt`` is the device white and the colorants are un-adapted with Bradford from D50 to it.
+
+    A D50 ``wtpt`` without ``chad`` says nothing about the adopted white (v4 requires ``wtpt`` = D50 for
+    displays, 9.2.36).  We assume D65, the white of every space gain-map formats name, un-adapted with Bradford.
+    That is what writes and reads these profiles in practice: libultrahdr writes its sRGB, Display P3 and
+    BT.2100 profiles exactly so (Bradford-adapted D65 colorants, ``wtpt`` D50, no ``chad``) and identifies
+    them, as skcms does, by comparing the D50 matrix with Bradford-adapted D65 references.  Taking the
+    colorants as un-adapted instead (what LittleCMS does for rendering, where it makes no difference) would
+    give D50-white "primaries" that match no named space, so every such Display P3 file would fall back to
+    sRGB.  (Until issue 11, ``gainmap.formats.icc`` had a second implementation doing that.)
     """
-    cols = np.array([red_xyz, green_xyz, blue_xyz], dtype=np.float64).T
+    cols = pcs_matrix(colorants)
     pcs = np.array(PCS_D50_XYZ, dtype=np.float64)
-    if chad is not None:
-        inv = np.linalg.inv(np.asarray(chad, dtype=np.float64))
+    if colorants.chad is not None:
+        inv = np.linalg.inv(np.asarray(colorants.chad, dtype=np.float64))
         white = inv @ pcs
         native = inv @ cols
     else:
-        w = None if white_xyz is None else np.asarray(white_xyz, dtype=np.float64)
+        w = None if colorants.white is None else np.asarray(colorants.white, dtype=np.float64)
         if w is None or _close_xy(xyz_to_xy(w), xyz_to_xy(pcs), 0.003):
             w = xy_to_xyz(*WHITE_D65)
         white = w
@@ -379,9 +424,7 @@ def native_primaries(red_xyz: Sequence[float], green_xyz: Sequence[float], blue_
     return prim, xyz_to_xy(white)
 
 
-def detect_colour_space(red_xyz: Sequence[float], green_xyz: Sequence[float], blue_xyz: Sequence[float],
-                        white_xyz: Sequence[float] | None, chad: Sequence[Sequence[float]] | None = None,
-                        *, tolerance: float = 0.005) -> str | None:
+def detect_colour_space(colorants: IccColorants, *, tolerance: float = 0.005) -> str | None:
     """Name the colour space of an ICC matrix/TRC profile from its colorants (rXYZ, gXYZ, bXYZ, wtpt, chad).
 
     Each un-adapted primary (see :func:`native_primaries`) and the white must lie within ``tolerance`` in
@@ -390,7 +433,7 @@ def detect_colour_space(red_xyz: Sequence[float], green_xyz: Sequence[float], bl
     real-world sRGB/P3 profiles and an order of magnitude below the distance between any two named spaces.
     """
     try:
-        prim, white = native_primaries(red_xyz, green_xyz, blue_xyz, white_xyz, chad)
+        prim, white = native_primaries(colorants)
     except (np.linalg.LinAlgError, ValueError, TypeError):
         return None
     if not all(math.isfinite(v) for xy in (*prim, white) for v in xy):
@@ -405,47 +448,40 @@ def detect_colour_space(red_xyz: Sequence[float], green_xyz: Sequence[float], bl
     return None if best is None else best[1]
 
 
-def _attr(info: object, tag: str, name: str) -> object:
-    """A parsed tag by its ICC signature (``rXYZ``) or by its descriptive name (``red_xyz``)."""
-    value = getattr(info, tag, None)
-    return getattr(info, name, None) if value is None else value
+def colour_space_of(info: IccProfile) -> tuple[str, str]:
+    """The colour space of the pixels a parsed ICC profile describes, and a reason a person can read.
 
-
-def colour_space_from_icc(profile: bytes | None) -> tuple[str, str]:
-    """The colour space of the pixels an ICC profile describes, and a reason a person can read.
-
-    Order: no profile -> sRGB; a ``cicp`` tag with primaries 1/9/12 wins; else the colorant primaries are
-    matched (:func:`detect_colour_space`); a profile without colorants (LUT-based, grey) or with unknown
-    primaries falls back to sRGB, the documented default of every gain-map reader.
+    Order: a ``cicp`` tag with primaries 1/9/12 wins; else the colorant primaries are matched
+    (:func:`detect_colour_space`); a profile without colorants (LUT-based, grey) or with unknown primaries
+    falls back to sRGB, the documented default of every gain-map reader.
     """
-    if not profile:
-        return "srgb", "no ICC profile: sRGB assumed (the default of every gain-map reader)"
-    try:
-        from gainmap.formats.icc import parse_icc_profile
-    except ImportError:  # pragma: no cover - the ICC schema ships with the package
-        return "srgb", "ICC parser unavailable: sRGB assumed"
-    try:
-        info = parse_icc_profile(profile)
-    except GainMapError as exc:
-        return "srgb", f"unreadable ICC profile ({exc}): sRGB assumed"
     prefix = ""
-    cicp = getattr(info, "cicp", None)
-    if cicp is not None:
-        name = CICP_PRIMARIES.get(int(cicp[0]))
+    if info.cicp is not None:
+        code = int(info.cicp[0])
+        name = CICP_PRIMARIES.get(code)
         if name is not None:
-            return name, f"ICC cicp tag: colour primaries {int(cicp[0])} ({name})"
-        prefix = f"ICC cicp primaries {int(cicp[0])} not a named space; "
-    r, g, b, wtpt = (_attr(info, tag, name) for tag, name in
-                     (("rXYZ", "red_xyz"), ("gXYZ", "green_xyz"), ("bXYZ", "blue_xyz"), ("wtpt", "white_xyz")))
-    if r is None or g is None or b is None:
+            return name, f"ICC cicp tag: colour primaries {code} ({name})"
+        prefix = f"ICC cicp primaries {code} not a named space; "
+    colorants = info.colorants
+    if colorants is None:
         return "srgb", prefix + "ICC profile has no rXYZ/gXYZ/bXYZ colorants (LUT-based or not RGB): sRGB assumed"
-    chad = getattr(info, "chad", None)
-    name = detect_colour_space(r, g, b, wtpt, chad)
+    name = detect_colour_space(colorants)
     if name is not None:
         return name, prefix + f"ICC colorant primaries match {name}"
     try:
-        prim, white = native_primaries(r, g, b, wtpt, chad)
+        prim, white = native_primaries(colorants)
         shown = ", ".join(f"({x:.4f}, {y:.4f})" for x, y in (*prim, white))
     except (np.linalg.LinAlgError, ValueError, TypeError):
         shown = "unusable"
     return "srgb", prefix + f"ICC primaries R, G, B, white {shown} match no named space: sRGB assumed"
+
+
+def colour_space_from_icc(profile: bytes | None) -> tuple[str, str]:
+    """:func:`colour_space_of` an embedded profile's bytes; no profile or an unreadable one -> sRGB."""
+    if not profile:
+        return "srgb", "no ICC profile: sRGB assumed (the default of every gain-map reader)"
+    try:
+        info = parse_icc_profile(profile)
+    except GainMapError as exc:
+        return "srgb", f"unreadable ICC profile ({exc}): sRGB assumed"
+    return colour_space_of(info)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from gainmap.hdr import color
 from gainmap.predict.base import (
     LUMA_WEIGHTS,
     Prediction,
@@ -46,8 +47,7 @@ FLAT_AREA_START = 0.15
 FLAT_AREA_FULL = 0.5
 FLAT_MAX_CUT = 0.5
 
-_SRGB_LUT = np.where(np.arange(256) / 255.0 <= 0.04045, np.arange(256) / 255.0 / 12.92,
-                     ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4).astype(np.float32)
+_SRGB_LUT = color.srgb_u8_lut()
 
 
 def _box1d(img: np.ndarray, r: int, axis: int) -> np.ndarray:
@@ -82,7 +82,7 @@ def heuristic_gain(sdr: np.ndarray, colour_space: str = "srgb", peak: float = PE
     weights = np.asarray(LUMA_WEIGHTS[canonical_space(colour_space)], np.float32)
     lin = _SRGB_LUT[sdr]
     y_lin = lin @ weights
-    y = np.where(y_lin <= 0.0031308, y_lin * 12.92, 1.055 * np.power(y_lin, 1 / 2.4) - 0.055).astype(np.float32)
+    y = color.linear_to_srgb(y_lin)
     sigma = 0.01 * max(sdr.shape[:2])
     y_blur = _blur(y, sigma)
     yb = 0.6 * y_blur + 0.4 * y

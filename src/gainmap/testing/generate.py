@@ -20,10 +20,10 @@ import numpy as np
 from lxml import etree
 from PIL import Image
 
-from gainmap.formats import icc as icc_schema
 from gainmap.formats import xmp
 from gainmap.formats.scanner import Segment
 from gainmap.formats.xmp_props import HDRGM_BY_NAME, RDF_NS, XMPNOTE_NS, format_value
+from gainmap.hdr import profiles
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
 
@@ -233,7 +233,7 @@ def _jpeg(pixels: np.ndarray, quality: int, **options: object) -> bytes:
 def _profile(name: str | None) -> bytes | None:
     if name is None:
         return None
-    return icc_schema.srgb_profile() if name == "srgb" else icc_schema.display_p3_profile()
+    return profiles.srgb_profile() if name == "srgb" else profiles.display_p3_profile()
 
 
 # ---------------------------------------------------------------------------------------------- XMP forms

@@ -7,6 +7,7 @@ from gainmap.editing.repair.edits import ensure_iso_version, gainmap_of, replace
 from gainmap.editing.repair.state import RepairError, RepairState, action
 from gainmap.formats import icc as icc_schema
 from gainmap.formats import iso21496, xmp
+from gainmap.hdr import profiles
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.container import GainMapFile
 
@@ -95,7 +96,7 @@ def fix_container(gmf: GainMapFile, state: RepairState) -> str:
 def add_icc(gmf: GainMapFile, state: RepairState) -> str:
     primary = gmf.primary
     name, why = choose_icc(gmf)
-    profile = icc_schema.display_p3_profile() if name == "display-p3" else icc_schema.srgb_profile()
+    profile = profiles.display_p3_profile() if name == "display-p3" else profiles.srgb_profile()
     replace_segments(primary, "icc", icc_schema.split_profile(profile), after=("jfif", "exif", "xmp"))
     return f"added a {name} ICC profile to the primary ({why})"
 

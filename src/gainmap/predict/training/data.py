@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from gainmap.hdr import color
 from gainmap.predict.training import splits
 
 OFFSET = 1.0 / 64.0
@@ -35,14 +36,12 @@ PACK_NAME = "gmnet_pack.npz"
 
 
 # ----------------------------------------------------------------------------------------------- colour helpers
-def srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, np.float32)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+srgb_to_linear = color.srgb_to_linear
 
 
 def linear_to_srgb(v: np.ndarray) -> np.ndarray:
-    v = np.clip(np.asarray(v, np.float32), 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
+    """sRGB encoding of linear values clipped to [0, 1]."""
+    return color.linear_to_srgb(np.clip(np.asarray(v, np.float32), 0.0, 1.0))
 
 
 _SRGB_LUT = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
@@ -62,11 +61,9 @@ def log2_gain(y_hdr: np.ndarray, y_sdr: np.ndarray) -> np.ndarray:
 
 
 def _xyz_matrix(chroma: tuple[float, ...]) -> np.ndarray:
-    """RGB -> XYZ for primaries/white (rx, ry, gx, gy, bx, by, wx, wy)."""
+    """RGB -> XYZ for primaries/white (rx, ry, gx, gy, bx, by, wx, wy), as OpenEXR lists chromaticities."""
     rx, ry, gx, gy, bx, by, wx, wy = chroma
-    m = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in ((rx, ry), (gx, gy), (bx, by))]).T
-    white = np.array([wx / wy, 1.0, (1 - wx - wy) / wy])
-    return m * np.linalg.solve(m, white)
+    return color.rgb_to_xyz_matrix(((rx, ry), (gx, gy), (bx, by)), (wx, wy))
 
 
 REC709 = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)
