@@ -15,7 +15,7 @@ def new_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def replace_with(path: Path, writer: Callable[[str], None]) -> None:
+def replace_with(path: Path, writer: Callable[[str], object]) -> None:
     """Run ``writer(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``.
 
     On any failure the temporary file is removed and ``path`` is left as it was.

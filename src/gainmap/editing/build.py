@@ -88,9 +88,9 @@ def load_image(value: ImageInput, what: str) -> bytes | np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            if im.mode not in ("L", "RGB"):
-                im = im.convert("L" if im.mode in ("1", "LA", "I;16", "I", "F") else "RGB")
-            return np.asarray(im)
+            if im.mode in ("L", "RGB"):
+                return np.asarray(im)
+            return np.asarray(im.convert("L" if im.mode in ("1", "LA", "I;16", "I", "F") else "RGB"))
     except (OSError, SyntaxError, ValueError) as exc:
         raise GainMapError(f"{path}: the {what} is not an image Pillow can read ({exc})") from None
 

@@ -160,11 +160,11 @@ def parse_exif(payload: bytes) -> ExifInfo:
     if interop is not None:
         interop_tags = walk(interop, "Interoperability IFD")
         info.interop_index = _ascii(_value(tiff, interop_tags.get(TAG_INTEROP_INDEX)))
-    note = info.exif_tags.get(TAG_MAKER_NOTE)
-    if note is not None:
-        raw = _value(tiff, note)
+    maker_note = info.exif_tags.get(TAG_MAKER_NOTE)
+    if maker_note is not None:
+        raw = _value(tiff, maker_note)
         if raw is not None and raw.startswith(APPLE_MAGIC):
-            info.apple = parse_apple_maker_note(raw, note.value_offset_in_payload, problems)
+            info.apple = parse_apple_maker_note(raw, maker_note.value_offset_in_payload, problems)
     return info
 
 
@@ -184,8 +184,8 @@ def parse_apple_maker_note(note: bytes, note_offset: int = 0,
     result.version = Int16ub.parse(note[10:12])
     # The IFD's offsets are maker-note relative: read it as TIFF data rooted at the maker note.
     tags, _ = read_ifd(note, APPLE_HEADER_LEN, "MM", note_offset, "exif", problems, "Apple maker note IFD")
-    for t in tags:
-        result.tag_offsets.setdefault(t.tag, t.value_offset_in_payload)
+    for each in tags:
+        result.tag_offsets.setdefault(each.tag, each.value_offset_in_payload)
     for tag_id, attr in ((APPLE_HEADROOM, "headroom"), (APPLE_GAIN, "gain")):
         t = next((x for x in tags if x.tag == tag_id), None)
         if t is None:

@@ -93,7 +93,7 @@ def _range(g: np.ndarray, given: float | None, pct: float, low: bool) -> float:
 def _per_channel(value: float | tuple[float, ...] | None, n: int) -> list[float | None]:
     if value is None or isinstance(value, (int, float)):
         return [None if value is None else float(value)] * n
-    vals = [float(v) for v in value]
+    vals: list[float | None] = [float(v) for v in value]
     if len(vals) == 1:
         return vals * n
     if len(vals) != n:

@@ -91,9 +91,7 @@ def _pillow_pixels(data: bytes, image: JpegImage, mode: str | None, what: str) -
         with JpegImagePlugin.JpegImageFile(io.BytesIO(data)) as im:
             im.load()
             wanted = mode if mode is not None else (im.mode if im.mode in ("L", "RGB") else "RGB")
-            if im.mode != wanted:
-                im = im.convert(wanted)
-            return np.asarray(im)
+            return np.asarray(im.convert(wanted) if im.mode != wanted else im)
     except Image.DecompressionBombError as exc:
         raise GainMapError(f"the {what} at offset {image.offset} is too large to decode safely ({exc}); "
                            "raise PIL.Image.MAX_IMAGE_PIXELS if the file is trusted") from None
@@ -205,9 +203,11 @@ def decode_with_info(source: Source, headroom: float | None = None, *, colour_sp
 
     gmf = as_file(source)
     plan = _plan(gmf, _check_headroom(headroom))
+    gm = gmf.gainmap
+    assert gm is not None  # _plan refuses a file without one
     space, reason = primary_colour_space(gmf)
     out_space = space if colour_space is None else canonical_name(colour_space)
-    gm_u8 = decode_pixels(gmf.gainmap, what="gain-map image")   # small: fail here before the big decode
+    gm_u8 = decode_pixels(gm, what="gain-map image")   # small: fail here before the big decode
     base = _linear_base(gmf)
     if plan.source == "apple":
         ap.apply_apple(base, gm_u8, plan.apple_linear, out=base)
@@ -217,7 +217,7 @@ def decode_with_info(source: Source, headroom: float | None = None, *, colour_sp
     assert md is not None
     math_space = space
     if not md.use_base_colour_space:
-        math_space, _ = colour_space_from_icc(gmf.gainmap.icc)
+        math_space, _ = colour_space_from_icc(gm.icc)
     _convert_in_place(base, space, math_space)
     ap.apply_gainmap(base, gm_u8, md, plan.display_headroom, out=base)
     _convert_in_place(base, math_space, out_space)
@@ -318,11 +318,12 @@ def measure(source: Source, regions: list[tuple[int, int, int, int]], headroom: 
     out = []
     for rect in rects:
         x, y, w, h = rect
-        if sdr_u8 is not None:
+        if sdr_full is not None:
+            sdr_stats = region_stats(sdr_full, rect, out_space)
+        else:
+            assert sdr_u8 is not None  # decoded above exactly when sdr_full is None
             crop = _linear_crop(sdr_u8[y:y + h, x:x + w], space, out_space)
             sdr_stats = region_stats(crop, (0, 0, w, h), out_space)
-        else:
-            sdr_stats = region_stats(sdr_full, rect, out_space)
         out.append({"region": list(rect), "colour_space": out_space, "sdr": sdr_stats,
                     "hdr": region_stats(hdr, rect, out_space) if hdr is not None else None})
     return out

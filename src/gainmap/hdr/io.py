@@ -103,7 +103,7 @@ def _write_png(path: Path, linear: np.ndarray, colour_space: str, transfer: str)
     np.maximum(rgb2020, 0.0, out=rgb2020)
     signal = color.linear_to_pq(rgb2020) if transfer == "pq" else color.linear_to_hlg(rgb2020)
     codes = np.floor(np.clip(signal, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    encoded = png.add_cicp(imagecodecs.png_encode(codes), color.CICP_CODE["bt2020"], color.CICP_TRANSFER[transfer])
+    encoded = png.add_cicp(bytes(imagecodecs.png_encode(codes)), color.CICP_CODE["bt2020"], color.CICP_TRANSFER[transfer])
     replace_with(path, lambda tmp: Path(tmp).write_bytes(encoded))
 
 

@@ -148,7 +148,7 @@ class _Reader:
                     im.role = MP_TYPES.get(e.type_code, "other")
         mpf_loc = None
         for i, im in enumerate(gmf.mpf_links[1:], start=1):
-            target = seg.offset + 8 + info.entries[i].offset if seg is not None else None
+            target = seg.offset + 8 + info.entries[i].offset if seg is not None and info is not None else None
             if im is not None and has_gainmap_metadata(im):
                 mpf_loc = im.offset
                 break

@@ -171,7 +171,7 @@ def resize_float(img: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize a float32 H x W array (bilinear up, box down) with Pillow."""
     if img.shape == (height, width):
         return img.astype(np.float32, copy=False)
-    method = Image.BOX if height <= img.shape[0] and width <= img.shape[1] else Image.BILINEAR
+    method = Image.Resampling.BOX if height <= img.shape[0] and width <= img.shape[1] else Image.Resampling.BILINEAR
     pil = Image.fromarray(np.ascontiguousarray(img, dtype=np.float32), "F")
     return np.asarray(pil.resize((width, height), method), dtype=np.float32)
 

@@ -107,9 +107,9 @@ def evaluate(corpus: Path, methods: tuple[str, ...] = DEFAULT_METHODS, *, files:
         with Image.open(io.BytesIO(blob)) as im:
             sdr_full = np.asarray(im.convert("RGB"))
         hdr_full = np.asarray(imagecodecs.ultrahdr_decode(blob, dtype="float16"))[..., :3]
-        h, w = D.working_size(*sdr_full.shape[:2], score_long_side)
+        h, w = D.working_size(sdr_full.shape[0], sdr_full.shape[1], score_long_side)
         sdr = D.resize_u8(sdr_full, (w, h)) if (h, w) != sdr_full.shape[:2] else sdr_full
-        hdr = np.maximum(np.nan_to_num(D.resize(hdr_full.astype(np.float32), (w, h), Image.BOX)), 0)
+        hdr = np.maximum(np.nan_to_num(D.resize(hdr_full.astype(np.float32), (w, h), Image.Resampling.BOX)), 0)
         del hdr_full
         sdr_lin = D.u8_to_linear(sdr)
         true_gain = D.corpus_gain(sdr, hdr)

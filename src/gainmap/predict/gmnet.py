@@ -17,6 +17,7 @@ import json
 import threading
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -30,14 +31,14 @@ THUMB = 256
 THREADS = 2
 
 _lock = threading.Lock()
-_sessions: dict[str, tuple[object, dict]] = {}
+_sessions: dict[str, tuple[Any, dict[str, Any]]] = {}
 
 
 def default_model_path() -> Path:
     return Path(str(resources.files("gainmap.predict").joinpath("models", MODEL_FILE)))
 
 
-def _session(path: Path) -> tuple[object, dict]:
+def _session(path: Path) -> tuple[Any, dict[str, Any]]:  # (onnxruntime.InferenceSession, metadata)
     """A cached onnxruntime session (CPU, 2 intra-op threads) and the model's ``gainmap`` metadata."""
     key = str(path)
     with _lock:
@@ -84,8 +85,8 @@ class GMNetPredictor:
         h, w = sdr.shape[:2]
         wh, ww = _even_size(h, w, self.work_long_side)
         pil = Image.fromarray(sdr)
-        work = pil if (wh, ww) == (h, w) else pil.resize((ww, wh), Image.BICUBIC, reducing_gap=3.0)
-        thumb = work.resize((THUMB, THUMB), Image.BICUBIC)
+        work = pil if (wh, ww) == (h, w) else pil.resize((ww, wh), Image.Resampling.BICUBIC, reducing_gap=3.0)
+        thumb = work.resize((THUMB, THUMB), Image.Resampling.BICUBIC)
         x = np.asarray(work, np.float32).transpose(2, 0, 1)[None] / np.float32(255.0)
         t = np.asarray(thumb, np.float32).transpose(2, 0, 1)[None] / np.float32(255.0)
         ngm, q = sess.run(["ngm", "q"], {"sdr": np.ascontiguousarray(x), "thumb": np.ascontiguousarray(t)})

@@ -123,7 +123,7 @@ class HeuristicPredictor:
         work = sdr
         if s < 1.0:
             size = (max(1, round(w * s)), max(1, round(h * s)))
-            work = np.asarray(Image.fromarray(sdr).resize(size, Image.BOX, reducing_gap=2.0))
+            work = np.asarray(Image.fromarray(sdr).resize(size, Image.Resampling.BOX, reducing_gap=2.0))
         gain = heuristic_gain(work, colour_space, self.peak_stops)
         mh, mw = map_shape(h, w, gainmap_scale)
         gain = np.maximum(resize_float(gain, mh, mw), 0.0)

@@ -48,7 +48,7 @@ class PacketRef:
     """
 
     packet: XmpPacket
-    image: int
+    image: int | None
     role: str  # "primary" or "gainmap"
     where: str  # "standard" or "extended"
     segment: Segment | None = None
@@ -123,7 +123,7 @@ def _image_xmp_segments(image: JpegImage) -> list[Segment]:
     return [s for s in image.header_segments() if s.kind == "xmp"]
 
 
-def _extended(ctx: CheckContext, image: JpegImage, index: int, role: str, standard: XmpPacket | None) -> ExtendedInfo:
+def _extended(ctx: CheckContext | None, image: JpegImage, index: int | None, role: str, standard: XmpPacket | None) -> ExtendedInfo:
     segs = [s for s in image.header_segments() if s.kind == "extended_xmp"]
     guid = standard.has_extended_xmp if standard is not None else None
     if guid is None:
@@ -149,7 +149,7 @@ class ImageXmp:
     """The XMP of one image that readers use: its first standard packet and its ExtendedXMP."""
 
     image: JpegImage
-    index: int
+    index: int | None
     role: str
     segments: list[Segment]
     standard: PacketRef | None

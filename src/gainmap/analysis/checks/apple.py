@@ -57,7 +57,7 @@ def apple_gainmap(ctx: CheckContext) -> Iterator[Finding]:
                       message=f"HDRGainMapHeadroom = {h:g}: Skia and libavif read x{h:.4g} "
                               f"({math.log2(h):.3g} stops), libultrahdr 2.x reads 2^{h:g} = x{2.0 ** min(h, 64):.4g}")
     six = ctx.six
-    gm_xmp = ctx.gmf.gainmap.xmp
+    gm_xmp = ctx.gmf.gainmap.xmp if ctx.gmf.gainmap is not None else None
     has_hdrgm = six["hdrgm"] or (gm_xmp is not None and bool(gm_xmp.hdrgm))
     if not six["iso_gainmap"] and not has_hdrgm:
         yield Finding("apple.legacy-format", None, at, length, image=idx,

@@ -11,16 +11,17 @@ top-level ``specs/`` there), falling back to ``specs/`` next to ``src/`` in a ch
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 VIEWERS: tuple[str, ...] = ("chrome", "android", "apple", "libultrahdr", "libavif", "adobe")
@@ -166,22 +167,23 @@ def _parse_toml(text: str, what: str) -> dict[str, Any]:
         raise CatalogueError(f"{what}: not valid TOML: {exc}") from exc
 
 
-def _need(cond: bool, where: str, message: str) -> None:
+def _need(cond: object, where: str, message: str) -> None:
     if not cond:
         raise CatalogueError(f"{where}: {message}")
 
 
 def _str(table: dict[str, Any], key: str, where: str, *, empty: bool = False) -> str:
     value = table.get(key)
-    _need(isinstance(value, str), where, f"'{key}' must be a string, got {value!r}")
+    if not isinstance(value, str):
+        raise CatalogueError(f"{where}: '{key}' must be a string, got {value!r}")
     _need(empty or bool(value.strip()), where, f"'{key}' must not be empty")
     return value
 
 
 def _str_list(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     value = table.get(key)
-    _need(isinstance(value, list) and all(isinstance(v, str) for v in value), where,
-          f"'{key}' must be a list of strings, got {value!r}")
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise CatalogueError(f"{where}: '{key}' must be a list of strings, got {value!r}")
     _need(len(set(value)) == len(value), where, f"'{key}' lists an entry twice: {value!r}")
     return tuple(value)
 
@@ -202,12 +204,12 @@ def _load_checks(doc: dict[str, Any]) -> tuple[dict[str, str], dict[str, CheckSp
     what = "checks.toml"
     _schema(doc, what)
     _need(set(doc) <= {"schema_version", "families", "check"}, what, f"unknown top-level keys {sorted(doc)}")
-    families = doc.get("families")
+    families: Any = doc.get("families")  # TOML values: Any until checked
     _need(isinstance(families, dict) and families, what, "[families] must map family names to titles")
     for fam, title in families.items():
         _need(re.fullmatch(r"[a-z][a-z0-9]*", fam) is not None, what, f"bad family name {fam!r}")
         _need(isinstance(title, str) and bool(title.strip()), what, f"family {fam!r} needs a title")
-    entries = doc.get("check")
+    entries: Any = doc.get("check")
     _need(isinstance(entries, list) and entries, what, "needs at least one [[check]]")
     checks: dict[str, CheckSpec] = {}
     for n, entry in enumerate(entries):
@@ -276,7 +278,7 @@ def _load_viewers(doc: dict[str, Any], checks: dict[str, CheckSpec]) -> dict[str
     what = "viewers.toml"
     _schema(doc, what)
     _need(set(doc) <= {"schema_version", "viewer"}, what, f"unknown top-level keys {sorted(doc)}")
-    table = doc.get("viewer")
+    table: Any = doc.get("viewer")
     _need(isinstance(table, dict), what, "needs a [viewer.<name>] table per viewer")
     _need(set(table) == set(VIEWERS), what, f"must describe exactly {VIEWERS}, has {sorted(table)}")
     viewers: dict[str, ViewerSpec] = {}
@@ -292,7 +294,7 @@ def _load_viewers(doc: dict[str, Any], checks: dict[str, CheckSpec]) -> dict[str
         used: list[tuple[str, str]] = []  # (term, context): checked against the catalogue below
         requires = _terms(entry, "requires", where, plain=False, used=used)
         blocked_by = _terms(entry, "blocked_by", where, plain=True, used=used)
-        raw_routes = entry.get("route")
+        raw_routes: Any = entry.get("route")
         _need(isinstance(raw_routes, list) and raw_routes, where, "needs at least one [[viewer.X.route]]")
         routes = []
         for n, r in enumerate(raw_routes):

@@ -19,7 +19,7 @@ class CheckContext:
 
     gmf: GainMapFile
     data: bytes
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[object, Any] = field(default_factory=dict)  # keyed by a name, or (name, id(image))
 
     @property
     def primary(self) -> JpegImage:

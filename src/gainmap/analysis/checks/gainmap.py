@@ -57,10 +57,10 @@ def gainmap_image(ctx: CheckContext) -> Iterator[Finding]:
 def gainmap_size(ctx: CheckContext) -> Iterator[Finding]:
     """The gain map's size against the primary's: not larger, same aspect ratio, integer scale or not."""
     gm, primary = ctx.gmf.gainmap, ctx.gmf.primary
-    if gm is None or None in (gm.width, gm.height, primary.width, primary.height):
+    if gm is None:
         return
     gw, gh, pw, ph = gm.width, gm.height, primary.width, primary.height
-    if min(gw, gh, pw, ph) <= 0:
+    if gw is None or gh is None or pw is None or ph is None or min(gw, gh, pw, ph) <= 0:
         return
     seg = gm.frame_segment
     at, length = (seg.offset, seg.size - seg.fill) if seg is not None else (gm.offset, 2)
@@ -91,8 +91,8 @@ def dimension_limit(ctx: CheckContext) -> Iterator[Finding]:
     for image in (ctx.gmf.primary, ctx.gmf.gainmap):
         if image is None or image.width is None or image.height is None:
             continue
-        if max(image.width, image.height) > UHDR_MAX_DIMENSION:
-            seg = image.frame_segment
+        seg = image.frame_segment
+        if seg is not None and max(image.width, image.height) > UHDR_MAX_DIMENSION:
             yield Finding("gainmap.dimension-limit", None, seg.offset, seg.size - seg.fill,
                           image=ctx.image_index(image),
                           message=f"{image_name(ctx, image)} is {image.width}x{image.height}; libultrahdr "
@@ -106,6 +106,8 @@ def base_format(ctx: CheckContext) -> Iterator[Finding]:
     if (ctx.gmf.gainmap is None and not signals_gainmap(ctx)) or primary.components in (None, 3):
         return
     seg = primary.frame_segment
+    if seg is None:
+        return
     kind = {1: "grayscale", 4: "CMYK/YCCK"}.get(primary.components, f"{primary.components}-component")
     yield Finding("gainmap.base-format", None, seg.offset, seg.size - seg.fill, image=0,
                   message=f"the primary is {kind} ({primary.components} component(s) in {seg.name} at "

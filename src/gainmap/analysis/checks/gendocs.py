@@ -79,17 +79,17 @@ def checks_markdown(cat: Catalogue | None = None) -> str:
             "id is true when the file has that finding; `!ID` is true when it has not; `A|B` is true when either "
             "is; in *blocked by* and *unless*, `ID@primary` counts only a finding on the primary image and "
             "`ID@secondary` only one on another image (the gain map). The rules live in `specs/viewers.toml`."]
-    for spec in cat.viewers.values():
-        out += ["", f"### {spec.name} (`{spec.key}`)", "", f"{spec.covers}.", "",
-                f"- Evidence: **{spec.evidence}**"]
-        if spec.note:
-            out.append(f"- Note: {spec.note}")
-        out += [f"- Requires: {_ids(spec.requires)}", f"- Blocked by: {_ids(spec.blocked_by)}", "",
+    for viewer in cat.viewers.values():
+        out += ["", f"### {viewer.name} (`{viewer.key}`)", "", f"{viewer.covers}.", "",
+                f"- Evidence: **{viewer.evidence}**"]
+        if viewer.note:
+            out.append(f"- Note: {viewer.note}")
+        out += [f"- Requires: {_ids(viewer.requires)}", f"- Blocked by: {_ids(viewer.blocked_by)}", "",
                 "| # | route | when | unless | final | note |", "|---|---|---|---|---|---|"]
-        for n, route in enumerate(spec.routes, 1):
+        for n, route in enumerate(viewer.routes, 1):
             out.append(f"| {n} | {route.name} | {_ids(route.when)} | {_ids(route.unless)} | "
                        f"{'yes' if route.final else 'no'} | {_cell(route.note) or '–'} |")
-        out += ["", "Sources: " + "; ".join(spec.sources) + "."]
+        out += ["", "Sources: " + "; ".join(viewer.sources) + "."]
     out += ["", "## Repair actions", "", "The `repair` names above are the actions of `gainmap repair`:", "",
             "| action | fixes |", "|---|---|"]
     out += [f"| `{action}` | {_ids(ids)} |" for action, ids in sorted(cat.repairs().items())]

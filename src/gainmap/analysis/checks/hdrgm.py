@@ -297,7 +297,7 @@ def _effective(ref: common.PacketRef, name: str) -> tuple[tuple[float, ...], Hdr
     if isinstance(value, float):
         return (value,), v
     default = HDRGM_DEFAULTS[name]
-    return (float(default),), None  # type: ignore[arg-type]
+    return (float(default),), None
 
 
 def _channels(a: tuple[float, ...], b: tuple[float, ...]) -> list[tuple[int, float, float]]:

@@ -185,7 +185,7 @@ def icc_colour(ctx: CheckContext) -> Iterator[Finding]:
     if gm is None or gm is primary:
         return
     data, parsed, _ = _profile(ctx, gm)
-    if parsed is None:
+    if parsed is None or data is None:
         return
     pairs = _chunks(gm)
     seg = pairs[0][0]

@@ -212,7 +212,8 @@ def fill_bytes(ctx: CheckContext) -> Iterator[Finding]:
         filled = [s for s in image.segments() if s.fill > 0]
         # Right after SOI, fill is jpeg.fill-after-soi (the reader reports it); leave that segment out.
         items = image.items
-        if len(items) > 1 and isinstance(items[1], Segment) and items[0].marker == SOI and items[1].fill:
+        first, second = (items[0], items[1]) if len(items) > 1 else (None, None)
+        if isinstance(first, Segment) and isinstance(second, Segment) and first.marker == SOI and second.fill:
             filled = [s for s in filled if s is not items[1]]
         if not filled:
             continue

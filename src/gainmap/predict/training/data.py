@@ -69,15 +69,15 @@ def _xyz_matrix(chroma: tuple[float, ...]) -> np.ndarray:
 REC709 = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)
 
 
-def resize(img: np.ndarray, size: tuple[int, int], method: int = Image.BILINEAR) -> np.ndarray:
+def resize(img: np.ndarray, size: tuple[int, int], method: int = Image.Resampling.BILINEAR) -> np.ndarray:
     """Resize a float HxW or HxWxC array to ``size`` = (width, height) with Pillow, per channel ('F' mode)."""
     if img.ndim == 2:
         return np.asarray(Image.fromarray(np.ascontiguousarray(img, np.float32), "F").resize(size, method))
     return np.stack([resize(img[..., c], size, method) for c in range(img.shape[2])], axis=-1)
 
 
-def resize_u8(img: np.ndarray, size: tuple[int, int], method: int = Image.BICUBIC) -> np.ndarray:
-    return np.asarray(Image.fromarray(img).resize(size, method, reducing_gap=3.0 if method != Image.BOX else None))
+def resize_u8(img: np.ndarray, size: tuple[int, int], method: int = Image.Resampling.BICUBIC) -> np.ndarray:
+    return np.asarray(Image.fromarray(img).resize(size, method, reducing_gap=3.0 if method != Image.Resampling.BOX else None))
 
 
 def working_size(h: int, w: int, long_side: int) -> tuple[int, int]:
@@ -146,9 +146,9 @@ def load_corpus_pair(path: str | Path, long_side: int | None = None) -> tuple[np
     if hdr.shape[:2] != sdr.shape[:2]:
         raise ValueError(f"{path}: HDR {hdr.shape[:2]} and SDR {sdr.shape[:2]} disagree")
     if long_side is not None and max(sdr.shape[:2]) > long_side:
-        h, w = working_size(*sdr.shape[:2], long_side)
+        h, w = working_size(sdr.shape[0], sdr.shape[1], long_side)
         sdr = resize_u8(sdr, (w, h))
-        hdr = resize(np.nan_to_num(hdr.astype(np.float32)), (w, h), Image.BOX)
+        hdr = resize(np.nan_to_num(hdr.astype(np.float32)), (w, h), Image.Resampling.BOX)
     return sdr, np.maximum(np.nan_to_num(hdr.astype(np.float32)), 0.0)
 
 
@@ -171,16 +171,16 @@ def build_pack(shared: Path, out_dir: Path, *, real_long_side: int = 512, exr_lo
         rgb = read_hdr(shared / "hdr" / name)
         kind = "pano" if name.endswith(".hdr") else "photo"
         if kind == "photo" and max(rgb.shape[:2]) > exr_long_side:
-            h, w = working_size(*rgb.shape[:2], exr_long_side)
-            rgb = resize(rgb, (w, h), Image.BOX)
+            h, w = working_size(rgb.shape[0], rgb.shape[1], exr_long_side)
+            rgb = resize(rgb, (w, h), Image.Resampling.BOX)
         split = "val" if name in splits.VAL_HDR else "train"
         key = f"hdr/{split}/{kind}/{len(names):03d}"
         arrays[key] = rgbe_encode(rgb)
         names.append(f"{key}\t{name}")
     manifest = {r["file"]: r for r in read_manifest(shared / "corpus" / "MANIFEST.tsv")}
     for name in splits.TRAIN_CORPUS:
-        row = manifest.get(name)
-        if row is None or not splits.trainable_licence(row["license_of_repo"]):
+        corpus_row = manifest.get(name)
+        if corpus_row is None or not splits.trainable_licence(corpus_row["license_of_repo"]):
             log(f"skip corpus {name}: missing or licence")
             continue
         sdr, hdr = load_corpus_pair(shared / "corpus" / name, real_long_side)
@@ -192,7 +192,7 @@ def build_pack(shared: Path, out_dir: Path, *, real_long_side: int = 512, exr_lo
     arrays["index"] = np.array(names)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / PACK_NAME
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
     log(f"packed {len(names)} sources into {path} ({path.stat().st_size / 2**20:.1f} MiB)")
     return path
 
@@ -208,7 +208,10 @@ class Pack:
 
     @classmethod
     def load(cls, path: Path) -> Pack:
-        panos, photos, val, real = [], [], [], []
+        panos: list[np.ndarray] = []
+        photos: list[np.ndarray] = []
+        val: list[tuple[str, np.ndarray]] = []
+        real: list[tuple[np.ndarray, np.ndarray]] = []
         with np.load(path) as z:
             for entry in z["index"]:
                 key = str(entry).split("\t")[0]
@@ -273,7 +276,7 @@ def random_view(rng: np.random.Generator, panos: list[np.ndarray], photos: list[
         if cw > sw:
             cw, ch = int(sw * scale), int(sw * scale * h / w)
         y0, x0 = rng.integers(0, sh - ch + 1), rng.integers(0, sw - cw + 1)
-        view = resize(src[y0:y0 + ch, x0:x0 + cw], (w, h), Image.BOX if ch > h else Image.BILINEAR)
+        view = resize(src[y0:y0 + ch, x0:x0 + cw], (w, h), Image.Resampling.BOX if ch > h else Image.Resampling.BILINEAR)
     else:
         src = panos[rng.integers(len(panos))]
         view = equirect_view(src, h, w, rng.uniform(60, 100), rng.uniform(-math.pi, math.pi),
@@ -296,7 +299,7 @@ def _hable_raw(x: np.ndarray) -> np.ndarray:
 
 
 def _hable(x: np.ndarray, p: float) -> np.ndarray:
-    return _hable_raw(2.0 * x) / _hable_raw(np.float32(p))
+    return _hable_raw(2.0 * x) / _hable_raw(np.asarray(p, np.float32))
 
 
 def _aces(x: np.ndarray, p: float) -> np.ndarray:
@@ -371,7 +374,7 @@ def synthesize(view: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, 
 
 def thumbnail(sdr: np.ndarray) -> np.ndarray:
     """The whole image squashed to 256x256, bicubic (aspect ratio ignored, as the reference)."""
-    return resize_u8(sdr, (THUMB, THUMB), Image.BICUBIC)
+    return resize_u8(sdr, (THUMB, THUMB), Image.Resampling.BICUBIC)
 
 
 def qmax_of(gain: np.ndarray) -> float:
