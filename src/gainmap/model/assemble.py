@@ -31,6 +31,14 @@ def _image_of(data: bytes, what: str) -> JpegImage:
     return image
 
 
+def _xmp_packet(image: JpegImage, what: str) -> bytes:
+    """The bytes of the image's first XMP packet (which the caller found), or a clear error."""
+    packet = image.xmp
+    if packet is None:
+        raise GainMapError(f"assemble: the {what}'s XMP segment holds no readable XMP packet")
+    return packet.packet
+
+
 def prepare_primary(image: JpegImage, *, write_xmp: bool = True, write_iso: bool = True,
                     icc: bytes | None = None) -> None:
     """Strip MPF/ISO blocks and hdrgm/GContainer, then add the primary's metadata placeholders in place."""
@@ -39,19 +47,19 @@ def prepare_primary(image: JpegImage, *, write_xmp: bool = True, write_iso: bool
     if icc is not None and not image.icc_chunks():
         for payload in icc_schema.split_profile(icc):
             image.insert(Segment.app(2, payload))
-    seg = image.first("xmp")
+    xmp_seg = image.first("xmp")
     if write_xmp:
-        if seg is None:
+        if xmp_seg is None:
             packet = xmp.build_primary_xmp(1)  # placeholder: the writer sets the real length
             after_exif = app_insert_index(image.items, after=("jfif", "exif"))
             image.insert(Segment.app(1, xmp.wrap_app1(packet)), after_exif)
         else:
-            packet = xmp.set_hdrgm(image.xmp.packet, {})
+            packet = xmp.set_hdrgm(_xmp_packet(image, "primary"), {})
             packet = xmp.ensure_primary_version(packet)
             packet = xmp.set_container_directory(packet, 1)
-            seg.payload = xmp.wrap_app1(packet)
-    elif seg is not None and image.xmp is not None and image.xmp.well_formed:
-        seg.payload = xmp.wrap_app1(xmp.set_hdrgm(image.xmp.packet, {}))
+            xmp_seg.payload = xmp.wrap_app1(packet)
+    elif xmp_seg is not None and image.xmp is not None and image.xmp.well_formed:
+        xmp_seg.payload = xmp.wrap_app1(xmp.set_hdrgm(image.xmp.packet, {}))
     if write_iso:
         image.insert(Segment.app(2, iso21496.version_block()))
     image.insert(Segment.app(2, mpf.make_mpf(0, [(0, 0)])))
@@ -101,6 +109,6 @@ def assemble(primary_jpeg: bytes, gainmap_jpeg: bytes, md: GainMapMetadata, *, w
     gmf = GainMapFile([primary, gainmap], name, [], mpf_links=[primary, gainmap], gainmap=gainmap)
     seg = primary.first("xmp")
     if write_xmp and seg is not None:
-        seg.payload = xmp.wrap_app1(xmp.set_container_directory(primary.xmp.packet, gainmap.size))
+        seg.payload = xmp.wrap_app1(xmp.set_container_directory(_xmp_packet(primary, "primary"), gainmap.size))
     gmf.to_bytes(recompute=True)
     return gmf

@@ -133,7 +133,7 @@ class CallableTarget:
     def _verdict(self, data: bytes) -> Outcome:
         try:
             result = self.fn(data)
-        except self.rejects as exc:  # type: ignore[misc]
+        except self.rejects as exc:
             return Outcome("rejected", type(exc).__name__, str(exc)[:500])
         except _Timeout:
             raise
