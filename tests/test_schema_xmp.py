@@ -35,7 +35,7 @@ from gainmap.formats.xmp import (
     split_extended,
     wrap_app1,
 )
-from gainmap.formats.xmp_props import CONTAINER_NS, HDRGM_PROPS, ITEM_NS, RDF_NS
+from gainmap.formats.xmp.props import CONTAINER_NS, HDRGM_PROPS, ITEM_NS, RDF_NS
 from gainmap.metadata import HDRGM_NS, GainMapMetadata, MetadataConversionError
 
 CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"

@@ -22,7 +22,7 @@ from PIL import Image
 
 from gainmap.formats import xmp
 from gainmap.formats.scanner import Segment
-from gainmap.formats.xmp_props import HDRGM_BY_NAME, RDF_NS, XMPNOTE_NS, format_value
+from gainmap.formats.xmp.props import HDRGM_BY_NAME, RDF_NS, XMPNOTE_NS, format_value
 from gainmap.hdr import profiles
 from gainmap.metadata import GainMapMetadata
 from gainmap.model.assemble import assemble
@@ -316,7 +316,7 @@ def build_file(spec: FileSpec) -> bytes:
         if seg is None:
             seg = Segment.app(1, xmp.wrap_app1(xmp.new_packet()))
             gmf.primary.insert(seg)
-        packet, chunks = _add_extended(seg.payload[len(xmp.XMP_IDENT):], spec.extended_xmp,
+        packet, chunks = _add_extended(xmp.packet_of(seg.payload), spec.extended_xmp,
                                        spec.extended_chunk, spec.seed)
         seg.payload = xmp.wrap_app1(packet)
         at = gmf.primary.index_of(seg) + 1

@@ -19,22 +19,20 @@ from gainmap.analysis.checks.registry import Finding
 from gainmap.errors import Problem
 from gainmap.formats.scanner import Segment
 from gainmap.formats.xmp import (
-    EXT_XMP_IDENT,
-    XMP_IDENT,
+    EXT_DATA_OFFSET,
+    PACKET_OFFSET,
     XmpPacket,
     assemble_extended,
     parse_extended_chunk,
     parse_xmp_packet,
 )
-from gainmap.formats.xmp_props import CONTAINER_NS, ITEM_NS
+from gainmap.formats.xmp.props import CONTAINER_NS, ITEM_NS
 from gainmap.metadata import HDRGM_NS
 
 if TYPE_CHECKING:
     from gainmap.analysis.checks.context import CheckContext
     from gainmap.model.container import JpegImage
 
-#: Bytes of an ExtendedXMP payload before its chunk data: signature, GUID, full length, chunk offset.
-EXT_HEADER = len(EXT_XMP_IDENT) + 32 + 8
 _CHUNK_RE = re.compile(r"^chunk (\d+)")
 
 
@@ -65,16 +63,16 @@ class PacketRef:
             return self.segment.payload_offset + rel
         for start, length, seg in self.chunks:
             if start <= rel < start + length:
-                return seg.payload_offset + EXT_HEADER + (rel - start)
+                return seg.payload_offset + EXT_DATA_OFFSET + (rel - start)
         if self.chunks:
             start, length, seg = self.chunks[-1]
-            return seg.payload_offset + EXT_HEADER + max(0, length - 1)
+            return seg.payload_offset + EXT_DATA_OFFSET + max(0, length - 1)
         return 0
 
     @property
     def start(self) -> int:
         """File offset of the packet's first byte (after the XMP namespace string)."""
-        return self.absolute(len(XMP_IDENT) if self.where == "standard" else 0)
+        return self.absolute(PACKET_OFFSET if self.where == "standard" else 0)
 
     @property
     def label(self) -> str:

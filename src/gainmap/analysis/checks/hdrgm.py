@@ -5,7 +5,7 @@ hdrgm:Version="1.0" (attribute or element, standard or extended packet) and acce
 3-item rdf:Seq forms; libavif reads the gain map's packet alone, needs Version as an attribute and takes 1- or
 3-item Seqs; libultrahdr reads only attributes with the literal prefix ``hdrgm:`` in the first rdf:Description
 of the gain map's packet and requires Version, GainMapMax and HDRCapacityMax
-(:data:`gainmap.formats.xmp_props.READER_FORMS`).  Value ranges follow libultrahdr's validation.
+(:data:`gainmap.formats.xmp.props.READER_FORMS`).  Value ranges follow libultrahdr's validation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from gainmap.analysis.checks import _xmp_common as common
 from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.formats.xmp import HdrgmValue
-from gainmap.formats.xmp_props import HDRGM_PROPS, READER_FORMS
+from gainmap.formats.xmp.props import HDRGM_PROPS, READER_FORMS
 from gainmap.metadata import HDRGM_DEFAULTS, HDRGM_NS
 
 _REQUIRED = tuple(p.name for p in HDRGM_PROPS if "libultrahdr" in p.required_by)

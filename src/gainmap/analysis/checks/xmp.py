@@ -14,8 +14,8 @@ from gainmap.analysis.checks import _xmp_common as common
 from gainmap.analysis.checks.context import CheckContext
 from gainmap.analysis.checks.registry import Finding, check
 from gainmap.errors import SchemaError
-from gainmap.formats.xmp import XMP_IDENT, parse_xmp
-from gainmap.formats.xmp_props import CONTAINER_NS, ITEM_NS
+from gainmap.formats.xmp import PACKET_OFFSET, parse_xmp
+from gainmap.formats.xmp.props import CONTAINER_NS, ITEM_NS
 from gainmap.metadata import HDRGM_NS
 
 _PARSER_IDS = ("xmp.malformed", "xmp.empty", "xmp.encoding", "xmp.doctype", "xmp.limit")
@@ -44,7 +44,7 @@ def root_name(ctx: CheckContext) -> Iterator[Finding]:
             continue
         ns, _, local = pkt.root_tag[1:].partition("}") if pkt.root_tag.startswith("{") else ("", "", pkt.root_tag)
         name = local if not ns else f"{local} (namespace {ns})"
-        m = _ROOT_RE.search(ref.text, len(XMP_IDENT) if ref.where == "standard" else 0)
+        m = _ROOT_RE.search(ref.text, PACKET_OFFSET if ref.where == "standard" else 0)
         offset, length = (ref.absolute(m.start()), len(m.group())) if m else (ref.start, 1)
         yield Finding("xmp.root-name", offset=offset, length=length,
                       message=f"{ref.label} has the root element <{name}>, not <x:xmpmeta>: Skia ignores the "
@@ -91,7 +91,7 @@ def duplicate(ctx: CheckContext) -> Iterator[Finding]:
                     else "; it holds no hdrgm or GContainer properties")
             first = info.segments[0]
             yield Finding("xmp.duplicate", offset=seg.offset, length=seg.size,
-                          message=f"a second standard XMP APP1 ({len(seg.payload) - len(XMP_IDENT)}-byte packet) in "
+                          message=f"a second standard XMP APP1 ({len(seg.payload) - PACKET_OFFSET}-byte packet) in "
                                   f"the {'primary' if info.role == 'primary' else 'gain map'}; readers use only "
                                   f"the first at {common.hex_at(first.offset)}{what}",
                           image=info.index, detail={"first": first.offset})

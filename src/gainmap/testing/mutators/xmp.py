@@ -110,7 +110,7 @@ def xmp_malformed(t: Target, rng: random.Random):
     """An XMP packet that is not well-formed XML (cut short, or a stray '<')."""
     which = rng.choice(("primary", "gainmap"))
     seg = t.seg(which, "xmp")
-    packet = seg.payload[len(xmp.XMP_IDENT):]
+    packet = xmp.packet_of(seg.payload)
     if rng.random() < 0.5:
         bad = packet[: rng.randint(1, max(1, len(packet) // 2))]
     else:

@@ -1,6 +1,6 @@
 """The XMP vocabulary gainmap reads and writes: namespaces and the declarative hdrgm property table.
 
-Both :func:`gainmap.formats.xmp.parse_xmp` and the XMP writers go through :data:`HDRGM_PROPS`, so the names,
+Both :func:`gainmap.formats.xmp.read.parse_xmp` and the XMP writers go through :data:`HDRGM_PROPS`, so the names,
 types, defaults and allowed forms live in one place (see formats.md section 4.1).
 """
 
