@@ -47,7 +47,6 @@ LAYER_ALLOWLIST: set[tuple[str, str]] = set()
 #: Modules over MAX_LINES lines with no "Size:" reason at their top.
 SIZE_ALLOWLIST: set[str] = {
     "gainmap.formats.mpf",
-    "gainmap.formats.xmp",
     "gainmap.predict.training.data",
 }
 
