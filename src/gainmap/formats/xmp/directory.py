@@ -32,7 +32,7 @@ from gainmap.formats.xmp.read import parse_xmp_packet
 def _item_get(node: etree._Element, local: str) -> str | None:
     value = node.get(f"{{{ITEM_NS}}}{local}")
     if value is not None:
-        return value
+        return str(value)
     for k in elements(node):
         if k.tag == f"{{{ITEM_NS}}}{local}":
             return simple_text(k)
@@ -113,8 +113,8 @@ def set_container_directory(packet: bytes, gainmap_length: int, gap: int = 0) ->
         if elements(seq)[0] is not primary_li:
             remove_element(primary_li)
             place_new(seq, primary_li, 0)
-        if _item_get(primary_node, "Mime") is None:  # type: ignore[arg-type]
-            _item_set(primary_node, "Mime", "image/jpeg")  # type: ignore[arg-type]
+        if _item_get(primary_node, "Mime") is None:
+            _item_set(primary_node, "Mime", "image/jpeg")
     assert primary_node is not None
     for li, n in nodes:  # at most one Primary and one GainMap item
         if n is not None and n is not primary_node and _item_get(n, "Semantic") == "Primary":

@@ -108,7 +108,7 @@ def _write_hdrgm(doc: Document, values: list[tuple[HdrgmProp, object]]) -> bytes
     rdf_prefix = doc.desc.prefix or "rdf"
 
     def children(indent: str, step: str) -> list[str]:
-        return [_seq_text(p, v, rdf_prefix, indent, step) for p, v in seqs]  # type: ignore[arg-type]
+        return [_seq_text(p, v, rdf_prefix, indent, step) for p, v in seqs]
 
     out = rewrite_first_description(doc, decls, attrs, children if seqs else None)
     return verify_hdrgm(out, [(p.name, v) for p, v in values])

@@ -133,7 +133,7 @@ def _properties(src: PacketSource, desc: etree._Element, namespaces: frozenset[s
             desc_offset = src.element_offset(desc)
         candidates = sorted((p for p, u in desc.nsmap.items() if u == ns and p), key=lambda p: p != "hdrgm")
         prefix, offset = src.attribute(desc, desc_offset, candidates, local)
-        found.setdefault(ns, []).append(_Found(local, "attribute", value, prefix, offset))  # type: ignore[arg-type]
+        found.setdefault(ns, []).append(_Found(local, "attribute", value, prefix, offset))
     count = sum(len(v) for v in found.values())
     for child in desc:
         ns, local = split_tag(child.tag)
@@ -146,7 +146,7 @@ def _properties(src: PacketSource, desc: etree._Element, namespaces: frozenset[s
         offset = src.element_offset(child)
         prefix = child.prefix or ""
         text = simple_text(child)
-        out = found.setdefault(ns, [])  # type: ignore[arg-type]
+        out = found.setdefault(ns, [])
         if text is not None:
             out.append(_Found(local, "element", text, prefix, offset))
             continue
@@ -184,7 +184,7 @@ def _hdrgm_value(prop: HdrgmProp, f: _Found, problems: list[Problem]) -> object:
             problems.append(Problem("xmp.hdrgm.seq-count", f.offset, 0,
                                     f"hdrgm:{f.name} rdf:Seq has {len(values)} items; 1 or 3 expected"))
             return None
-        return tuple(values)  # type: ignore[arg-type]
+        return tuple(values)
     assert isinstance(f.raw, str)
     if prop.kind == "text":
         return f.raw.strip()
