@@ -21,6 +21,7 @@ from construct import (
     Array,
     Const,
     ConstructError,
+    Container,
     Int8ub,
     Int16ub,
     Int32sb,
@@ -64,14 +65,14 @@ FullHeader = Struct(
 )
 
 
-def _channel_count(ctx) -> int:
+def _channel_count(ctx: Container) -> int:
     return 3 if ctx.flags & FLAG_MULTICHANNEL else 1
 
 
-def _full_flags(ctx) -> int:
+def _full_flags(ctx: Container) -> int:
     """Flags as written: bit 7 from the channel count, legacy bit 3 cleared."""
     multi = FLAG_MULTICHANNEL if len(ctx.channels) == 3 else 0
-    return (ctx.flags & ~(FLAG_MULTICHANNEL | FLAG_LEGACY_COMMON_DENOMINATOR) & 0xFF) | multi
+    return (int(ctx.flags) & ~(FLAG_MULTICHANNEL | FLAG_LEGACY_COMMON_DENOMINATOR) & 0xFF) | multi
 
 
 #: The full layout (ISO 21496-1 C.2.2): 61 bytes (1 channel) or 141 (3 channels).
@@ -100,8 +101,8 @@ CompactMetadata = Struct(*CompactHeader.subcons, "channels" / Array(_channel_cou
 #: The whole version-only payload, URN included.
 VersionPayload = Struct("urn" / Const(ISO_URN), "version" / VersionBlock)
 
-FULL_HEADER_LEN, FULL_CHANNEL_LEN = FullHeader.sizeof(), FullChannel.sizeof()      # 21, 40
-COMPACT_HEADER_LEN, COMPACT_CHANNEL_LEN = CompactHeader.sizeof(), CompactChannel.sizeof()  # 17, 20
+FULL_HEADER_LEN, FULL_CHANNEL_LEN = int(FullHeader.sizeof()), int(FullChannel.sizeof())  # 21, 40
+COMPACT_HEADER_LEN, COMPACT_CHANNEL_LEN = int(CompactHeader.sizeof()), int(CompactChannel.sizeof())  # 17, 20
 
 
 def full_length(channels: int) -> int:
@@ -168,7 +169,7 @@ def _full_prefix(channels: int) -> Struct:
     return Struct(*FullHeader.subcons, "channels" / Array(channels, FullChannel))
 
 
-def _fraction(value) -> Fraction:
+def _fraction(value: Container) -> Fraction:
     return (value.n, value.d)
 
 
@@ -282,8 +283,8 @@ parse_iso = read
 # ----------------------------------------------------------------------------------------------- build
 def version_block(minimum_version: int = 0, writer_version: int = 0) -> bytes:
     """The primary's version-only payload: URN + u16 minimum_version + u16 writer_version."""
-    return VersionPayload.build(dict(version=dict(minimum_version=minimum_version,
-                                                  writer_version=writer_version)))
+    return bytes(VersionPayload.build(dict(version=dict(minimum_version=minimum_version,
+                                                  writer_version=writer_version))))
 
 
 def build(record: IsoRecord) -> bytes:
@@ -310,7 +311,7 @@ def build(record: IsoRecord) -> bytes:
         channels=[{name: frac(c[name]) for name in CHANNEL_FIELDS} for c in record.channels],
     )
     try:
-        return ISO_URN + FullMetadata.build(obj) + record.trailing
+        return ISO_URN + bytes(FullMetadata.build(obj)) + record.trailing
     except (ConstructError, KeyError, TypeError) as exc:
         raise SchemaError(f"cannot build ISO 21496-1 block: {exc}") from exc
 
@@ -334,7 +335,7 @@ def build_compact(record: IsoRecord) -> bytes:
                base_hdr_headroom=record.base_hdr_headroom[0], alternate_hdr_headroom=record.alternate_hdr_headroom[0],
                channels=[{name: c[name][0] for name in CHANNEL_FIELDS} for c in record.channels])
     try:
-        return ISO_URN + CompactMetadata.build(obj)
+        return ISO_URN + bytes(CompactMetadata.build(obj))
     except (ConstructError, KeyError, TypeError) as exc:
         raise SchemaError(f"cannot build compact ISO 21496-1 block: {exc}") from exc
 
@@ -344,7 +345,7 @@ def encode_field(record: IsoRecord, path: str, value: int) -> bytes:
     ``span(record, path)``): ``"flags"``, ``"base_hdr_headroom.d"``, ``"channels[2].gamma.n"``..."""
     schema = {"compact": CompactMetadata, "full": FullMetadata}.get(record.layout, VersionBlock)
     try:
-        return field_construct(schema, path).build(value)
+        return bytes(field_construct(schema, path).build(value))
     except ConstructError as exc:
         raise SchemaError(f"ISO 21496-1 {path} cannot hold {value}: {exc}") from exc
 

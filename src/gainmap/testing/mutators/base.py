@@ -108,6 +108,13 @@ class Target:
             raise NotApplicable("no hdrgm parameters in the gain map")
         return seg, pkt.packet
 
+    def hdrgm_values(self) -> dict[str, object]:
+        """The gain map's hdrgm values (NotApplicable as :meth:`hdrgm_packet`)."""
+        self.hdrgm_packet()
+        pkt = self.image("gainmap").xmp
+        assert pkt is not None  # hdrgm_packet() checked it
+        return pkt.hdrgm_values()
+
 
 # ---------------------------------------------------------------------------------------------- helpers
 def segment_bounds(seg: Segment) -> tuple[int, int]:

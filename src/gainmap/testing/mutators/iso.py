@@ -140,5 +140,6 @@ def iso_duplicate(t: Target, rng: random.Random):
     t.iso_full()
     gmf = t.fresh()
     seg = t.seg("gainmap", "iso21496", gmf)
-    gmf.gainmap.items.insert(gmf.gainmap.index_of(seg) + 1, Segment(seg.marker, seg.payload))
+    gm = t.image("gainmap", gmf)
+    gm.items.insert(gm.index_of(seg) + 1, Segment(seg.marker, seg.payload))
     return gmf.to_bytes(recompute=True), {"iso.duplicate"}, "second ISO block in the gain map"

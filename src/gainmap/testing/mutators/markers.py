@@ -119,7 +119,7 @@ def truncate_primary(t: Target, rng: random.Random):
         raise NotApplicable("primary without entropy-coded data")
     scan = rng.choice(scans)
     start = scan.offset + 4 + len(scan.payload)
-    cut = rng.randint(start + 1, start + len(scan.ecs) - 1)
+    cut = rng.randint(start + 1, start + len(scan.ecs or b"") - 1)
     return t.data[:cut], {"jpeg.missing-eoi"}, f"cut at {cut} of {len(t.data)}"
 
 

@@ -33,7 +33,7 @@ def xmp_iso_mismatch(t: Target, rng: random.Random):
     """hdrgm XMP and ISO 21496-1 disagree (one hdrgm value moved; the values stay valid)."""
     t.iso_full()
     seg, packet = t.hdrgm_packet()
-    values = t.image("gainmap").xmp.hdrgm_values()
+    values = t.hdrgm_values()
     name = rng.choice(("GainMapMax", "HDRCapacityMax", "Gamma"))
     old = values.get(name)
     if not isinstance(old, float):
@@ -41,7 +41,9 @@ def xmp_iso_mismatch(t: Target, rng: random.Random):
     bump = rng.choice((0.5, 1.0, 2.0, 3.0))
     new = {**values, name: old + bump}
     if name == "GainMapMax" and not values.get("BaseRenditionIsHDR"):
-        new["HDRCapacityMax"] = max(float(values["HDRCapacityMax"]), old + bump)
+        capacity = values["HDRCapacityMax"]
+        assert isinstance(capacity, float | int | str)
+        new["HDRCapacityMax"] = max(float(capacity), old + bump)
     new.pop("Version", None)
     out = _edit_gainmap_xmp(t, xmp.set_hdrgm(packet, {"Version": "1.0", **new}))
     return out, {"sync.mismatch"}, f"hdrgm:{name} {old} -> {old + bump}"
@@ -51,7 +53,7 @@ def xmp_iso_mismatch(t: Target, rng: random.Random):
 def hdrgm_min_gt_max(t: Target, rng: random.Random):
     """hdrgm GainMapMin above GainMapMax."""
     seg, packet = t.hdrgm_packet()
-    values = t.image("gainmap").xmp.hdrgm_values()
+    values = t.hdrgm_values()
     top = values.get("GainMapMax")
     if not isinstance(top, float):
         raise NotApplicable("GainMapMax is per channel")
@@ -63,7 +65,7 @@ def hdrgm_min_gt_max(t: Target, rng: random.Random):
 def hdrgm_gamma_zero(t: Target, rng: random.Random):
     """hdrgm Gamma 0 or negative."""
     seg, packet = t.hdrgm_packet()
-    values = t.image("gainmap").xmp.hdrgm_values()
+    values = t.hdrgm_values()
     gamma = rng.choice((0.0, -1.0))
     out = _edit_gainmap_xmp(t, xmp.set_hdrgm(packet, {**values, "Gamma": gamma}))
     return out, {"hdrgm.gamma"}, f"Gamma {gamma}"
@@ -159,7 +161,7 @@ def swap_xmp(t: Target, rng: random.Random):
     """The primary's and the gain map's XMP packets swapped."""
     gmf = t.fresh()
     a, b = t.seg("primary", "xmp", gmf), t.seg("gainmap", "xmp", gmf)
-    pkt = gmf.gainmap.xmp
+    pkt = t.image("gainmap", gmf).xmp
     if pkt is None or "GainMapMax" not in pkt.hdrgm:
         raise NotApplicable("no hdrgm parameters in the gain map")
     a.payload, b.payload = b.payload, a.payload
@@ -171,7 +173,8 @@ def xmp_duplicate(t: Target, rng: random.Random):
     """The gain map's standard XMP packet written twice."""
     gmf = t.fresh()
     seg = t.seg("gainmap", "xmp", gmf)
-    gmf.gainmap.items.insert(gmf.gainmap.index_of(seg) + 1, Segment(seg.marker, seg.payload))
+    gm = t.image("gainmap", gmf)
+    gm.items.insert(gm.index_of(seg) + 1, Segment(seg.marker, seg.payload))
     return gmf.to_bytes(recompute=True), {"xmp.duplicate"}, "second XMP packet in the gain map"
 
 
