@@ -108,7 +108,10 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     inputs += [CORPUS / f for f in CORPUS_FILES if (CORPUS / f).is_file()]
     out = tmp_path_factory.mktemp("report") / "pages"
     assert main(["report", *map(str, inputs), "-o", f"{out}/", "-j", "1"]) in (0, 1)
-    return {p.name: out / f"{p.name}.html" for p in inputs} | {"index": out / "index.html"}
+    repaired = out.parent / "repair.html"
+    assert main(["repair", str(FIXTURES / "broken/stale_mpf_offset.jpg"), "--dry-run", "--report",
+                 str(repaired)]) == 0
+    return {p.name: out / f"{p.name}.html" for p in inputs} | {"index": out / "index.html", "repair": repaired}
 
 
 def _load(driver, path: Path) -> tuple[list[dict], list[str]]:
@@ -200,7 +203,7 @@ def test_index_sorts_filters_and_links(browser, pages):
     console, requests = _load(browser, pages["index"])
     assert [e for e in console if e["level"] == "SEVERE"] == [] and requests == []
     rows = browser.find_elements("css selector", "#files tbody tr")
-    assert len(rows) == len(pages) - 1
+    assert len(rows) == len(pages) - 2
     links = [a.get_attribute("href") for a in browser.find_elements("css selector", "#files tbody a")]
     assert all(Path(a.removeprefix("file://")).is_file() for a in links) and len(links) == len(rows)
     browser.execute_script("const s = document.getElementById('finding'); s.value = 'mpf.entry-offset';"
@@ -215,3 +218,17 @@ def test_index_sorts_filters_and_links(browser, pages):
                            "document.querySelector('#files thead th:nth-child(2)').click();")
     names = [r.get_attribute("data-file") for r in browser.find_elements("css selector", "#files tbody tr")]
     assert names == sorted(names, reverse=True)
+
+
+def test_repair_report_places_both_previews_and_maps_right(browser, pages):
+    console, requests = _load(browser, pages["repair"])
+    assert [e for e in console if e["level"] in ("SEVERE", "WARNING")] == [] and requests == []
+    images = browser.find_elements("css selector", "img[data-preview]")
+    assert len(images) == 2
+    for img in images:
+        assert browser.execute_script(STACKING_JS, img) == []
+    sides = browser.execute_script("return [...document.querySelectorAll('[data-viewer=apple]')]"
+                                   ".map(e => e.dataset.hdr)")
+    assert sides == ["false", "true"]
+    positions = browser.execute_script(POSITIONS_JS)
+    assert positions and max(abs(p["error"]) for p in positions) < 1.0

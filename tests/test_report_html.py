@@ -139,3 +139,31 @@ def test_many_pages_keep_ids_unique():
     html = render_many(reports)
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
+
+
+def test_repair_and_restore_reports_show_before_and_after(tmp_path, capsys):
+    out = tmp_path / "repair.html"
+    src = FIXTURES / "broken/stale_mpf_offset.jpg"
+    assert main(["report", str(src), "-o", str(tmp_path / "plain.html")]) == 1
+    assert main(["repair", str(src), "-o", str(tmp_path / "fixed.jpg"), "--report", str(out)]) == 0
+    html = out.read_text()
+    assert html.count("data-preview=") == 2 and "recompute-mpf" in html
+    assert re.findall(r'data-viewer="apple" data-hdr="(\w+)"', html) == ["false", "true"]
+    flat = tmp_path / "flat.jpg"
+    flat.write_bytes(_flat_jpeg())
+    restored = tmp_path / "restored.html"
+    assert main(["restore", str(flat), "-o", str(tmp_path / "r.jpg"), "--predictor", "heuristic",
+                 "--report", str(restored)]) == 0
+    html = restored.read_text()
+    assert html.count("data-preview=") == 2 and "predicted by heuristic" in html
+    assert 'data-section="bytemap"' in html and html.count('class="bar parts"') == 2
+
+
+def _flat_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.open(FIXTURES / "valid/ultrahdr.jpg").convert("RGB").save(buf, "JPEG", quality=90)
+    return buf.getvalue()

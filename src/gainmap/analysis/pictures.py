@@ -116,10 +116,15 @@ def pictures(gmf: GainMapFile, data: bytes) -> Pictures:
         notes.append("No usable gain-map metadata, so the boost in stops cannot be drawn.")
     else:
         try:
-            table, rule = _stops_table(gmf, md, channels)
+            with np.errstate(over="ignore"):  # overflowing gains are reported below, not warned about
+                table, rule = _stops_table(gmf, md, channels)
         except ValueError as exc:  # gamma <= 0 and other values no reader can apply
             notes.append(f"The metadata cannot be applied: {exc}.")
         else:
+            if not np.all(np.isfinite(table)):
+                notes.append("The metadata asks for a boost beyond any number (the gains overflow), so the "
+                             "boost in stops cannot be drawn.")
+                return Pictures(data, sdr, small, None, None, histogram, stats, tuple(notes))
             codes = small.reshape(small.shape[0], small.shape[1], channels)
             stops = np.mean(np.stack([table[codes[..., c], c] for c in range(channels)], axis=-1), axis=-1)
             lo, hi = float(np.min(table)), float(np.max(table))

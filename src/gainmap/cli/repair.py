@@ -30,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", metavar="ID,...", help="apply only repairs for these check ids or action names")
     parser.add_argument("--strip-junk", action="store_true", help="also drop bytes between or after images")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--report", metavar="OUT.html",
+                        help="also write an HTML page with before and after side by side (docs/report.md)")
 
 
 def backup_path(path: Path) -> Path:
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     for name in args.files:
         src = Path(name)
         try:
-            result = repair(read_input(name), only=only, strip_junk=args.strip_junk, name=name)
+            data = read_input(name)
+            result = repair(data, only=only, strip_junk=args.strip_junk, name=name)
         except (UsageError, NotAJpegError, RepairError) as exc:
             worst = max(worst, report_error(exc))
             continue
@@ -108,6 +111,16 @@ def run(args: argparse.Namespace) -> int:
             written = str(dest)
         if result.after.has_errors:
             worst = max(worst, EXIT_FINDINGS)
+        if args.report:
+            from gainmap.cli.report import (  # the HTML renderer only when asked for
+                report_path,
+                write_comparison,
+            )
+
+            steps = [step.describe() for step in result.plan] + [f"{a}: {n}" for a, n in result.notes]
+            write_comparison(report_path(args.report, src, len(args.files) > 1), data, result.data,
+                             (name, written or f"{name} (repaired in memory)"), f"gainmap repair: {name}",
+                             steps or ["nothing to repair"])
         if args.json:
             out_json.append(_result_json(result, written))
             continue

@@ -158,3 +158,10 @@ def write_comparison(out: str | Path, before: bytes, after: bytes, names: tuple[
     first = check_bytes(before, name=names[0], detail=True)
     second = check_bytes(after, name=names[1], detail=True)
     write_bytes(Path(out), render_comparison(first, second, title, steps).encode("utf-8"))
+
+
+def report_path(out: str, src: Path, many: bool) -> Path:
+    """Where ``--report OUT.html`` goes for ``src``: OUT itself, or ``OUT-stem.NAME.html`` beside it when a
+    command handles several files."""
+    path = Path(out)
+    return path.with_name(f"{path.stem}.{src.name}.html") if many else path

@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an existing gain map; with --reference, also restore from an original "
                         "that does not look like the same photo")
+    parser.add_argument("--report", metavar="OUT.html",
+                        help="also write an HTML page with the input and the result side by side (docs/report.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         how = f"restored from {args.reference}"
     code = EXIT_FINDINGS if check.has_errors else EXIT_OK
+    if args.report:
+        from gainmap.cli.report import write_comparison  # the HTML renderer only when asked for
+
+        write_comparison(args.report, data, result, (str(src), str(out)), f"gainmap restore: {src}",
+                         [f"gain map {how}", f"written to {out}"])
     if args.json:
         print_json({"output": str(out), "how": how,
                     "gainmap": [gmf.gainmap.width, gmf.gainmap.height] if gmf.gainmap is not None else None,
