@@ -43,14 +43,15 @@ PREVIEW_NOTE = ("The file itself. On an HDR display in a browser that supports g
                 "picture creates a stacking context, because iOS Safari draws a gain-map image as SDR inside one.")
 
 
-def page(title: str, body: str, script: str = "") -> str:
+def page(title: str, body: str, script: str = "", body_class: str = "") -> str:
     """A whole self-contained HTML document."""
     js = f"<script>{script}</script>" if script else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="gainmap {escape(__version__)}">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>{body}{js}</body></html>\n")
+            f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
+            f'<body{f" class={body_class!r}" if body_class else ""}>{body}{js}</body></html>\n')
 
 
 def _section(name: str, content: str, suffix: str, heading: str | None = None) -> str:

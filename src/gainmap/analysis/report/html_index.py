@@ -64,12 +64,14 @@ def _row(entry: IndexEntry, viewers: Sequence[str]) -> str:
         f'<td data-viewer="{k}" data-sort="{int(r.viewers[k].hdr)}">'
         f'<span class="{"hdr" if r.viewers[k].hdr else "sdr"}">{"HDR" if r.viewers[k].hdr else "SDR"}</span></td>'
         if k in r.viewers else "<td></td>" for k in viewers)
-    problems = " ".join(f for f in ids if any(x.id == f and x.severity != "info" for x in r.findings))
+    problems = [f for f in ids if any(x.id == f and x.severity != "info" for x in r.findings)]
+    shown = ", ".join(problems[:3]) + (f" +{len(problems) - 3}" if len(problems) > 3 else "")
     return (f'<tr data-file="{name}" data-kind="{escape(kind)}" data-hdr="{hdr}" data-sdr="{sdr}" '
-            f'data-findings="{escape(" ".join(ids))}"><td>{_mini(r)}</td><td>{link}</td>'
+            f'data-findings="{escape(" ".join(ids))}"><td>{_mini(r)}</td><td class="name">{link}</td>'
             f'<td>{escape(kind)}</td>{cells}<td data-sort="{sum(r.six.values())}">{six}</td>'
             f'<td class="num" data-sort="{r.count("error") * 1000 + r.count("warning")}">'
-            f'{r.count("error")} / {r.count("warning")}<div class="sub mono">{escape(problems)}</div></td>'
+            f'{r.count("error")} / {r.count("warning")}<div class="sub mono ids" title="{escape(", ".join(problems))}">'
+            f'{escape(shown)}</div></td>'
             f'<td class="num" data-sort="{size_sort}">{size}</td></tr>')
 
 
@@ -95,7 +97,7 @@ def render_index(entries: Sequence[IndexEntry], title: str = "gainmap report") -
             '</select><span class="sub"><span id="shown"></span> shown</span></div>'
             '<table id="files" class="index"><thead><tr><th></th><th>file</th><th>kind</th>'
             f"{head}<th>six</th><th>errors / warnings</th><th>bytes</th></tr></thead><tbody>{rows}</tbody></table>")
-    return page(title, body, INDEX_JS)
+    return page(title, body, INDEX_JS, body_class="wide")
 
 
 __all__ = ["IndexEntry", "render_index"]

@@ -87,6 +87,10 @@ details.note div { font-size: 0.85rem; color: var(--muted); max-width: 420px; }
 .filters input, .filters select { font: inherit; padding: 2px 6px; }
 table.index th { cursor: pointer; user-select: none; }
 table.index th.sorted-asc::after { content: " \\25B2"; } table.index th.sorted-desc::after { content: " \\25BC"; }
+body.wide { max-width: none; }
+table.index td { white-space: nowrap; vertical-align: middle; padding-right: 8px; }
+table.index td.name { white-space: normal; word-break: break-all; max-width: 420px; }
+table.index td .ids { white-space: normal; max-width: 240px; text-align: left; }
 table.index td .mini { height: 40px; width: auto; vertical-align: middle; }
 .vd { display: inline-block; min-width: 1.2em; text-align: center; font-size: 11px; border-radius: 2px;
   margin-right: 2px; color: #fff; }
