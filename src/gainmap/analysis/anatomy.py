@@ -252,7 +252,7 @@ def _hdrgm_table(gmf: GainMapFile) -> Table | None:
 
 
 def _iso_table(gmf: GainMapFile) -> Table | None:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, image in (("primary", gmf.primary), ("gain map", gmf.gainmap)):
         rec = image.iso if image is not None else None
         if rec is None:

@@ -55,11 +55,11 @@ def _thumbnail(image: JpegImage, side: int) -> np.ndarray:
     if not image.complete:
         raise GainMapError(f"the primary at offset {image.offset} is truncated (no EOI)")
     try:
-        with JpegImagePlugin.JpegImageFile(io.BytesIO(image.to_bytes())) as im:
-            im.draft("RGB", (side, side))
-            im = im.convert("RGB")
-            im.thumbnail((side, side), Image.Resampling.BILINEAR)
-            return np.asarray(im)
+        with JpegImagePlugin.JpegImageFile(io.BytesIO(image.to_bytes())) as jpeg:
+            jpeg.draft("RGB", (side, side))
+            rgb = jpeg.convert("RGB")
+            rgb.thumbnail((side, side), Image.Resampling.BILINEAR)
+            return np.asarray(rgb)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise GainMapError(f"the primary at offset {image.offset} does not decode: {exc}") from None
 
