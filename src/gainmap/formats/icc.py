@@ -111,7 +111,8 @@ def parse_icc_chunk(payload: bytes) -> IccChunk:
 
 def build_icc_chunk(chunk: IccChunk) -> bytes:
     try:
-        return IccChunkStruct.build(dict(seq=chunk.seq, count=chunk.count, data=chunk.data))
+        built: bytes = IccChunkStruct.build(dict(seq=chunk.seq, count=chunk.count, data=chunk.data))
+        return built
     except ConstructError as exc:
         raise SchemaError(f"cannot build ICC chunk: {exc}") from exc
 
@@ -345,12 +346,13 @@ def _decode_text(data: bytes) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- building
 def _xyz_tag(xyz: XYZ) -> bytes:
-    return XYZType.build(dict(xyz=[_fixed(v) for v in xyz]))
+    built: bytes = XYZType.build(dict(xyz=[_fixed(v) for v in xyz]))
+    return built
 
 
 def _mluc_tag(text: str) -> bytes:
     encoded = text.encode("utf-16-be")
-    head = MlucHead.build(dict(records=[dict(language=b"en", country=b"US", length=len(encoded), offset=28)]))
+    head: bytes = MlucHead.build(dict(records=[dict(language=b"en", country=b"US", length=len(encoded), offset=28)]))
     return head + encoded
 
 

@@ -406,8 +406,9 @@ def build_mpf(info: MpfInfo) -> bytes:
     entries = [dict(attribute=e.attribute, size=e.size, offset=e.offset, dep1=e.dep1, dep2=e.dep2)
                for e in info.entries]
     try:
-        return canonical_mpf_schema(info.byte_order).build(dict(version={}, number_of_images={}, mp_entry={},
-                                                                entries=entries))
+        built: bytes = canonical_mpf_schema(info.byte_order).build(dict(version={}, number_of_images={},
+                                                                        mp_entry={}, entries=entries))
+        return built
     except ConstructError as exc:
         raise SchemaError(f"cannot build MPF: {exc}") from exc
 

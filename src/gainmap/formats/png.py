@@ -63,7 +63,8 @@ def located_chunks(data: bytes) -> list[tuple[Container, Span, Spans]]:
 
 def chunk(ctype: bytes, payload: bytes) -> bytes:
     """One chunk: length, type, data, CRC-32 of type + data."""
-    return Chunk.build(dict(type=ctype, data=payload))
+    built: bytes = Chunk.build(dict(type=ctype, data=payload))
+    return built
 
 
 def add_cicp(png: bytes, primaries: int, transfer: int, matrix: int = 0, full_range: bool = True) -> bytes:

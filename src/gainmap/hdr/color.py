@@ -221,7 +221,7 @@ BT709_ALPHA = 1.09929682680944
 BT709_BETA = 0.018053968510807
 
 
-def _bt709_decode64(v: np.ndarray) -> np.ndarray:
+def _bt709_decode64(v: np.ndarray | float) -> np.ndarray:
     v = np.maximum(np.asarray(v, dtype=np.float64), 0.0)
     return np.where(v < 4.5 * BT709_BETA, v / 4.5, ((v + BT709_ALPHA - 1.0) / BT709_ALPHA) ** (1.0 / 0.45))
 
@@ -363,7 +363,8 @@ def hlg_to_linear(signal: np.ndarray, peak_nits: float = HLG_PEAK_NITS,
 
 
 # ------------------------------------------------------------------------------------- detection
-def bradford_matrix(src_white_xyz: Sequence[float], dst_white_xyz: Sequence[float]) -> np.ndarray:
+def bradford_matrix(src_white_xyz: Sequence[float] | np.ndarray, dst_white_xyz: Sequence[float] | np.ndarray
+                    ) -> np.ndarray:
     """Bradford chromatic adaptation matrix (float64) taking XYZ under ``src`` white to ``dst`` white."""
     src = _BRADFORD @ np.asarray(src_white_xyz, dtype=np.float64)
     dst = _BRADFORD @ np.asarray(dst_white_xyz, dtype=np.float64)

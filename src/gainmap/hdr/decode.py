@@ -252,8 +252,10 @@ def decode_reduced(source: Source, reduce: int = 1) -> tuple[np.ndarray, np.ndar
 
     gmf = as_file(source)
     plan = _plan(gmf, None)
+    gm = gmf.gainmap
+    assert gm is not None  # _plan refuses a file without one
     space, reason = primary_colour_space(gmf)
-    gm_u8 = decode_pixels(gmf.gainmap, what="gain-map image")
+    gm_u8 = decode_pixels(gm, what="gain-map image")
     sdr_u8 = decode_pixels_reduced(gmf.primary, reduce, what="primary image")
     sdr = u8_to_linear_lut("srgb")[sdr_u8]
     hdr = sdr.copy()
@@ -262,7 +264,7 @@ def decode_reduced(source: Source, reduce: int = 1) -> tuple[np.ndarray, np.ndar
         return sdr_u8, sdr, hdr, DecodeInfo(space, reason, plan.metadata, "apple", plan.weight, space, space)
     md = plan.metadata
     assert md is not None
-    math_space = space if md.use_base_colour_space else colour_space_from_icc(gmf.gainmap.icc)[0]
+    math_space = space if md.use_base_colour_space else colour_space_from_icc(gm.icc)[0]
     target = sdr if md.base_is_hdr else hdr
     _convert_in_place(target, space, math_space)
     ap.apply_gainmap(target, gm_u8, md, md.alternate_hdr_headroom if md.base_is_hdr else None, out=target)

@@ -4,6 +4,7 @@ first.  Memory stays flat: the walk is listed (paths only) and rows are handed o
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
@@ -40,8 +41,9 @@ def map_rows(work: Callable[[Any], Row], items: Iterable[Any], jobs: int) -> Ite
             yield work(item)
         return
     if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload([work.__module__])  # workers fork from a server that imported it once
+        server = multiprocessing.get_context("forkserver")
+        server.set_forkserver_preload([work.__module__])  # workers fork from a server that imported it once
+        ctx: multiprocessing.context.BaseContext = server
     else:
         ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(jobs) as pool:

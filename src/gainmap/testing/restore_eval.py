@@ -152,7 +152,7 @@ def score_pair(pair: EditedPair, original_file: bytes, space: str, outputs: dict
 
 def _refuses(original_file: bytes, other: Original, shape: tuple[int, int]) -> bool:
     buf = io.BytesIO()
-    Image.fromarray(other.sdr_u8, "RGB").resize((shape[1], shape[0]), Image.LANCZOS).save(buf, "JPEG", quality=90)
+    Image.fromarray(other.sdr_u8, "RGB").resize((shape[1], shape[0]), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=90)
     try:
         restore(buf.getvalue(), reference=original_file)
     except NotSamePhotoError:

@@ -123,7 +123,9 @@ def mpf_entries(ctx: CheckContext) -> Iterator[Finding]:
     gm = gmf.gainmap
     gm_linked = any(im is gm for im in gmf.mpf_links[1:]) if gm is not None else False
     for i, e in enumerate(info.entries):
-        at = seg.payload_offset + info.entry_offset(i)
+        rel = info.entry_offset(i)
+        assert rel is not None  # entries_offset was checked above
+        at = seg.payload_offset + rel
         if i == 0:
             if e.size != gmf.primary.size:
                 yield Finding("mpf.entry-size", None, at + 4, 4, image=0,

@@ -7,7 +7,7 @@ import io
 import math
 
 import numpy as np
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from gainmap.editing.repair.edits import ensure_iso_version, gainmap_of, replace_segments, set_xmp
 from gainmap.editing.repair.state import RepairError, RepairState, action
@@ -77,6 +77,8 @@ def _quality_of(image: JpegImage) -> int:
     """A JPEG quality close to the original's, estimated from its first quantisation table."""
     try:
         with Image.open(io.BytesIO(image.to_bytes())) as im:
+            if not isinstance(im, JpegImagePlugin.JpegImageFile):
+                return 90
             table = list(im.quantization.get(0, []))
     except (OSError, SyntaxError, ValueError):
         return 90

@@ -44,7 +44,7 @@ def rebuild_mpf(gmf: GainMapFile, state: RepairState) -> str:
     for s in [s for s in primary.segments() if s.kind == "mpf"]:
         primary.remove(s)
     primary.insert(Segment.app(2, payload))
-    gmf.mpf_links = order
+    gmf.mpf_links = [*order]
     return f"rebuilt the MPF index (big-endian, {len(order)} entries) before the first SOS"
 
 
@@ -72,5 +72,5 @@ def recompute_mpf(gmf: GainMapFile, state: RepairState) -> str:
     wanted = _mpf_images(gmf)
     if len(info.entries) != len(wanted):
         return rebuild_mpf(gmf, state)
-    gmf.mpf_links = wanted
+    gmf.mpf_links = [*wanted]
     return "pointed the MP entries at the images actually present; sizes and offsets recomputed"
