@@ -66,6 +66,10 @@ def test_verdict_in_words_names_viewers_reasons_and_the_fix():
     fixed = repair(data, name="x.jpg").after
     assert fixed.viewers["apple"].hdr
     assert "`gainmap repair` fixes it (then HDR in Apple too)" in verdict_words(report, fixed)
+    flat = check_bytes(_flat_jpeg())
+    assert verdict_words(flat).startswith("SDR everywhere: a plain JPEG")
+    truncated = verdict_words(check_bytes((FIXTURES / "broken/truncated_gainmap.jpg").read_bytes()))
+    assert "SDR in Chrome and Android because gain-map image does not decode" in truncated
     plain = check_bytes((FIXTURES / "valid/ultrahdr.jpg").read_bytes())
     assert verdict_words(plain).startswith("HDR in every modelled viewer")
 
@@ -117,6 +121,16 @@ def test_bad_inputs_get_a_message_and_exit_2(tmp_path, capsys):
     index = (tmp_path / "out/index.html").read_text()
     assert 'data-file="fake.jpg" data-kind="unreadable"' in index and 'href="ok.jpg.html"' in index
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "y")]) == 2
+
+
+@needs_corpus
+def test_verdict_says_when_no_gain_map_is_found():
+    mpo = CORPUS / "pillow__ignore_frame_size.mpo"
+    if not mpo.is_file():
+        pytest.skip("pillow__ignore_frame_size.mpo is not in the corpus")
+    report = check_bytes(mpo.read_bytes())
+    assert report.gainmap is None
+    assert verdict_words(report).startswith("No gain-map image found. SDR in Chrome and Android because first MP")
 
 
 @needs_corpus

@@ -25,13 +25,17 @@ def model_version() -> str:
     return f"gainmap {__version__}, viewer model specs/viewers.toml sha256:{digest}"
 
 
-_LOWER = {"the", "a", "an", "no", "one", "two", "some", "every", "bytes", "gain", "primary", "more"}
+#: Names that keep their capital at the start of a reason.
+_NAMES = {"Apple", "Adobe", "Android", "Chrome", "Exif", "Google", "Lightroom", "Photoshop", "Pixel", "Samsung",
+          "Skia", "Ultra"}
 
 
 def _lower_first(text: str) -> str:
-    """"The primary ..." becomes "the primary ..."; names ("Apple HDR ...", "MPF index") keep their capitals."""
+    """"The primary ..." becomes "the primary ..."; names and acronyms ("Apple HDR ...", "MPF index") keep
+    their capitals."""
     first = text.split(" ", 1)[0]
-    return text[:1].lower() + text[1:] if first.lower() in _LOWER else text
+    plain = first[1:] == first[1:].lower() and first.rstrip(",:;") not in _NAMES
+    return text[:1].lower() + text[1:] if plain else text
 
 
 def reason_words(cid: str, report: Report) -> str:
@@ -66,6 +70,8 @@ def verdict_words(report: Report, repaired: Report | None = None) -> str:
         why = _join([reason_words(c, report) for c in because]) if because else "no route applies"
         parts.append(f"SDR in {_join(labels)} because {why}")
     sentence = "; ".join(parts) if parts else "no viewer modelled"
+    if report.gainmap is None:
+        sentence = f"No gain-map image found. {sentence[:1].upper()}{sentence[1:]}"
     if hdr and not groups:
         sentence = f"HDR in every modelled viewer ({_join(hdr)})"
     if repaired is not None:
