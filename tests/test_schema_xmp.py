@@ -690,3 +690,85 @@ def test_interpretation_limits():
     many = "".join(f"<hdrgm:X{i}>1</hdrgm:X{i}>" for i in range(MAX_PROPERTIES + 10))
     x = parse_xmp_packet(packet(many + "<hdrgm:Gamma>3</hdrgm:Gamma>"))
     assert "xmp.properties-limit" in {p.code for p in x.problems} and "Gamma" not in x.hdrgm
+
+
+# ------------------------------------------------------------------------------------------- editing structure
+
+ANCESTOR_DECLARED = (
+    f'<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    f'<x:xmpmeta {X} {H} x:xmptk="Test">\n'
+    f" <!-- kept -->\n"
+    f' <rdf:RDF {R} xmlns:o="urn:o">\n'
+    f'  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" o:a="1">\n'
+    f'   <dc:subject><rdf:Bag><rdf:li>x &amp; y</rdf:li></rdf:Bag></dc:subject>\n'
+    f"   <?pi inside?>\n"
+    f"  </rdf:Description>\n"
+    f'  <rdf:Description o:b="2"/>\n'
+    f" </rdf:RDF>\n"
+    f"</x:xmpmeta>\n"
+    f'<?xpacket end="w"?>').encode()
+
+
+def test_editors_declare_on_the_description_even_when_an_ancestor_declares():
+    # x:xmpmeta declares hdrgm (Skia cannot see it there): the editor repeats the declaration on the first
+    # rdf:Description, which lxml's API cannot do, and changes nothing else.
+    out = ensure_primary_version(ANCESTOR_DECLARED)
+    x = parse_xmp_packet(out)
+    assert ("Description", 0) in [(d.element, d.description_index) for d in x.declarations(HDRGM_NS)]
+    assert skia_ok(out) and libultrahdr_attrs(out) == {"Version": "1.0"}
+    start = b'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" o:a="1">'
+    edited = (b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:hdrgm="' + HDRGM_NS.encode()
+              + b'" rdf:about="" o:a="1" hdrgm:Version="1.0">')
+    # lxml writes declarations before attributes; everything outside the start tag is byte for byte the same
+    assert out == ANCESTOR_DECLARED.replace(start, edited)
+    assert ensure_primary_version(out) == out
+
+
+def test_set_container_directory_declares_without_touching_the_rest():
+    out = set_container_directory(ANCESTOR_DECLARED, 10)
+    head, _, rest = out.partition(b'<Container:Directory>')
+    assert b'xmlns:Container="' + CONTAINER_NS.encode() + b'" xmlns:Item="' + ITEM_NS.encode() + b'"' in head
+    assert head.startswith(ANCESTOR_DECLARED[:ANCESTOR_DECLARED.index(b"  <rdf:Description")])
+    assert rest.endswith(ANCESTOR_DECLARED[ANCESTOR_DECLARED.index(b"  </rdf:Description>"):])
+    assert b"<?pi inside?>" in head and b"<!-- kept -->" in head
+
+
+def test_hdrgm_alias_on_the_description_yields_to_the_literal_prefix():
+    # a Description that binds the hdrgm URI to another prefix first: the hdrgm declaration goes before it,
+    # so the properties are written (and kept ones renamed) with the literal prefix libultrahdr matches
+    alias = packet("   <hd:Gamma>3</hd:Gamma>", f'xmlns:hd="{HDRGM_NS}"').replace(f" {H} ".encode(), b" ")
+    out = ensure_primary_version(alias)
+    assert libultrahdr_attrs(out) == {"Version": "1.0"}
+    x = parse_xmp_packet(out)
+    assert x.hdrgm["Gamma"].value == 3.0 and x.hdrgm["Gamma"].prefix == "hdrgm"
+    assert out.index(b"xmlns:hdrgm=") < out.index(b"xmlns:hd=")
+    assert ensure_primary_version(out) == out
+
+
+def test_extended_header_offsets_come_from_the_schema():
+    from gainmap.formats.xmp import (
+        EXT_CHUNK_OFFSET_OFFSET,
+        EXT_DATA_OFFSET,
+        EXT_FULL_LENGTH_OFFSET,
+        EXT_GUID_OFFSET,
+        PACKET_OFFSET,
+        packet_of,
+    )
+
+    guid = "0123456789ABCDEF0123456789ABCDEF"
+    raw = build_extended_chunk(ExtendedChunk(guid, 1000, 500, b"data"))
+    # the layout of XMP Part 3, 1.1.3.1, written out independently of the schema
+    assert raw == EXT_XMP_IDENT + guid.encode() + struct.pack(">II", 1000, 500) + b"data"
+    assert raw[EXT_GUID_OFFSET:EXT_GUID_OFFSET + 32] == guid.encode()
+    assert struct.unpack_from(">I", raw, EXT_FULL_LENGTH_OFFSET) == (1000,)
+    assert struct.unpack_from(">I", raw, EXT_CHUNK_OFFSET_OFFSET) == (500,)
+    assert raw[EXT_DATA_OFFSET:] == b"data" and EXT_DATA_OFFSET == len(EXT_XMP_IDENT) + 40
+    assert PACKET_OFFSET == len(XMP_IDENT) and packet_of(wrap_app1(b"<p/>")) == b"<p/>"
+
+
+def test_no_xmp_offset_arithmetic_outside_the_format_package():
+    src = Path(__file__).resolve().parents[1] / "src" / "gainmap"
+    pattern = re.compile(r"len\((?:\w+\.)?(?:EXT_)?XMP_IDENT\)|EXT_HEADER\b")
+    offenders = [f"{p.relative_to(src)}:{n}" for p in src.rglob("*.py") if "formats/xmp" not in p.as_posix()
+                 for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert offenders == []

@@ -7,7 +7,7 @@ from lxml import etree
 from gainmap.errors import SchemaError
 from gainmap.formats.xmp.container import DIRECTORY_TAG, ITEM_TAG, item_node
 from gainmap.formats.xmp.document import (
-    declare_on_description,
+    bind_on_description,
     load_document,
     place_new,
     remove_element,
@@ -84,7 +84,7 @@ def set_container_directory(packet: bytes, gainmap_length: int, gap: int = 0) ->
     if isinstance(gap, bool) or not isinstance(gap, int) or gap < 0:
         raise SchemaError(f"gap before the gain map must be a non-negative int, got {gap!r}")
     doc = load_document(packet)
-    doc = declare_on_description(doc, [("Container", CONTAINER_NS), ("Item", ITEM_NS)], exact_prefix=False)
+    bind_on_description(doc, [("Container", CONTAINER_NS), ("Item", ITEM_NS)], exact_prefix=False)
     dir_tag = DIRECTORY_TAG
     dirs = [c for d in elements(doc.rdf) if d.tag == DESCRIPTION_TAG for c in elements(d) if c.tag == dir_tag]
     for extra in dirs[1:]:

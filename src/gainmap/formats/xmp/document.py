@@ -2,22 +2,19 @@
 
 :func:`load_document` accepts a packet for editing (creating rdf:RDF / rdf:Description when missing),
 :func:`place_new` and :func:`remove_element` keep the indentation of their neighbours, and
-:func:`declare_on_description` declares namespaces on the first rdf:Description, where Skia looks.
+:func:`bind_on_description` declares namespaces on the first rdf:Description, where Skia looks.
 """
 
 from __future__ import annotations
 
-import re
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
 
 from gainmap.errors import SchemaError
-from gainmap.formats.xmp.nodes import DESCRIPTION_TAG, RDF_TAG, XMPMETA_TAG, elements
+from gainmap.formats.xmp.nodes import DESCRIPTION_TAG, RDF_TAG, XMPMETA_TAG, elements, prefixed_name
 from gainmap.formats.xmp.props import RDF_NS, X_NS
-from gainmap.formats.xmp.secure import ParsedTree, parse_tree
+from gainmap.formats.xmp.secure import ParsedTree, parse_fragment, parse_tree
 
 #: Toolkit name written in ``x:xmptk``.
 XMP_TOOLKIT = "gainmap"
@@ -51,7 +48,9 @@ class Document:
     desc: etree._Element
 
 
-def load_document(packet: bytes, *, create: bool = True) -> Document:
+def load_document(packet: bytes) -> Document:
+    """Parse a packet for editing, adding rdf:RDF and an rdf:Description when missing; SchemaError when it
+    is refused, not well-formed or not XMP."""
     tree = parse_tree(bytes(packet), 0)
     if tree.root is None:
         detail = "; ".join(str(p) for p in tree.problems) or "not well-formed"
@@ -63,16 +62,12 @@ def load_document(packet: bytes, *, create: bool = True) -> Document:
     elif root.tag == XMPMETA_TAG:
         rdf = next((c for c in elements(root) if c.tag == RDF_TAG), None)
         if rdf is None:
-            if not create:
-                raise SchemaError("x:xmpmeta has no rdf:RDF")
             rdf = etree.SubElement(root, RDF_TAG, nsmap={"rdf": RDF_NS})
             place_new(root, rdf)
     else:
         raise SchemaError(f"XMP root is {root.tag!r}, not x:xmpmeta or rdf:RDF")
     desc = next((c for c in elements(rdf) if c.tag == DESCRIPTION_TAG), None)
     if desc is None:
-        if not create:
-            raise SchemaError("rdf:RDF has no rdf:Description")
         desc = etree.SubElement(rdf, DESCRIPTION_TAG)
         desc.set(f"{{{RDF_NS}}}about", "")
         place_new(rdf, desc)
@@ -173,75 +168,93 @@ def remove_element(el: etree._Element) -> None:
 
 
 def own_declarations(doc: Document, el: etree._Element) -> dict[str | None, str]:
-    return dict(doc.tree.decls.get(el, []))
+    """The namespaces ``el`` itself declares, as a prefix -> URI map."""
+    return dict(declarations_of(doc, el))
 
 
-_MARK_NS = "urn:gainmap:edit:"
+def declarations_of(doc: Document, el: etree._Element) -> list[tuple[str | None, str]]:
+    """The (prefix, URI) pairs ``el`` itself declares, in document order: as parsed, or for an element lxml
+    created, those its in-scope map adds to its parent's."""
+    parsed = doc.tree.decls.get(el)
+    if parsed is not None:
+        return list(parsed)
+    parent = el.getparent()
+    outer = parent.nsmap if parent is not None else {}
+    return [(p, u) for p, u in el.nsmap.items() if outer.get(p) != u]
 
 
-def rewrite_first_description(doc: Document, decls: list[tuple[str, str]], attrs: list[tuple[str, str]],
-                               children: Callable[[str, str], list[str]] | None = None) -> bytes:
-    """Serialize with extra namespace declarations and attributes (written literally, so the prefixes are
-    exactly the ones given) on the first rdf:Description, and literal child elements appended to it
-    (``children(indent, step)`` gives their text for the indentation found there).
+def bind_on_description(doc: Document, wanted: list[tuple[str, str]], *, exact_prefix: bool) -> None:
+    """Declare namespaces on the first rdf:Description, where Skia looks for them.
 
-    A unique marker attribute (and child) is set with lxml; its declaration and the marker itself are then
-    replaced in the serialized text, where they are known to sit in that start tag.
+    With ``exact_prefix`` the given prefix must be the one lxml uses for the URI there (hdrgm: libultrahdr
+    matches the literal ``hdrgm:``), so its declaration goes before any other prefix the Description itself
+    binds to the URI; otherwise a declaration of the URI on the Description with any prefix is enough.
+    A new declaration follows the Description's own ones.  SchemaError if the prefix is bound to another URI.
     """
-    token = uuid.uuid4().hex
-    attr_ns, child_ns = f"{_MARK_NS}a{token}", f"{_MARK_NS}c{token}"
-    doc.desc.set(f"{{{attr_ns}}}m", token)
-    child_text: list[str] = []
-    if children is not None:
-        marker = etree.SubElement(doc.desc, f"{{{child_ns}}}m")
-        place_new(doc.desc, marker)
-        child_indent = indent_of(marker) or ""
-        desc_indent = indent_of(doc.desc) or ""
-        step = child_indent[len(desc_indent):] if child_indent.startswith(desc_indent) else ""
-        child_text = children(child_indent, step or " ")
-    text = serialize(doc.root)
-    decl_re = re.compile(rb'\s+xmlns:([A-Za-z_][\w.-]*)="' + re.escape(attr_ns.encode()) + rb'"')
-    m = decl_re.search(text)
-    if not m:  # pragma: no cover - lxml always declares the marker namespace where it is used
-        raise SchemaError("internal: edit marker not found")
-    prefix = m.group(1)
-    new_decls = "".join(f' xmlns:{p}="{_esc(u)}"' for p, u in decls).encode()
-    text = text[:m.start()] + new_decls + text[m.end():]
-    attr_re = re.compile(rb"\s+" + re.escape(prefix) + rb':m="' + token.encode() + rb'"')
-    m = attr_re.search(text)
-    if not m:  # pragma: no cover
-        raise SchemaError("internal: edit marker attribute not found")
-    new_attrs = "".join(f' {q}="{_esc(v)}"' for q, v in attrs).encode()
-    text = text[:m.start()] + new_attrs + text[m.end():]
-    if children is not None:
-        child_re = re.compile(rb"<([A-Za-z_][\w.-]*):m xmlns:\1=\"" + re.escape(child_ns.encode()) + rb'"/>')
-        m = child_re.search(text)
-        if not m:  # pragma: no cover
-            raise SchemaError("internal: edit marker element not found")
-        joined = ("\n" + child_indent).join(child_text).encode()
-        text = text[:m.start()] + joined + text[m.end():]
-    return text
-
-
-def declare_on_description(doc: Document, wanted: list[tuple[str, str]], *, exact_prefix: bool) -> Document:
-    """Declare namespaces on the first rdf:Description (re-parsing the result).
-
-    With ``exact_prefix`` the given prefix must be the one bound (hdrgm); otherwise an existing declaration
-    of the URI on that Description with any prefix is enough.
-    """
-    own = own_declarations(doc, doc.desc)
+    own = declarations_of(doc, doc.desc)
     scope = doc.desc.nsmap
-    add: list[tuple[str, str]] = []
+    changed = False
     for prefix, uri in wanted:
-        if own.get(prefix) == uri:
+        first = next((i for i, (_, u) in enumerate(own) if u == uri), None)
+        if first is not None and (own[first][0] == prefix or not exact_prefix):
             continue
-        if not exact_prefix and uri in own.values():
-            continue
-        if prefix in own or (prefix in scope and scope[prefix] != uri):
-            raise SchemaError(f"prefix {prefix!r} is bound to {scope.get(prefix)!r} around the first "
-                              f"rdf:Description; cannot declare it as {uri}")
-        add.append((prefix, uri))
-    if not add:
-        return doc
-    return load_document(rewrite_first_description(doc, add, []), create=False)
+        bound = dict(own).get(prefix, scope.get(prefix))
+        if bound is not None and bound != uri:
+            raise SchemaError(f"prefix {prefix!r} is bound to {bound!r} around the first rdf:Description; "
+                              f"cannot declare it as {uri}")
+        if (prefix, uri) in own:
+            own.remove((prefix, uri))
+        own.insert(len(own) if first is None else first, (prefix, uri))
+        changed = True
+    if changed:
+        _redeclare_description(doc, own)
 
+
+def _start_tag(el: etree._Element, decls: list[tuple[str | None, str]]) -> str:
+    xmlns = "".join(f' xmlns:{p}="{_esc(u)}"' if p else f' xmlns="{_esc(u)}"' for p, u in decls)
+    return f"<{prefixed_name(el)}{xmlns}>"
+
+
+def _redeclare_description(doc: Document, desc_decls: list[tuple[str | None, str]]) -> None:
+    """Give the first rdf:Description exactly the namespace declarations ``desc_decls``.
+
+    lxml adds a declaration only where a name needs one, and drops any that repeats one in scope, so a
+    declaration Skia needs on the Description when x:xmpmeta already makes it cannot be added through its
+    API.  Instead the chain root -> rdf:RDF -> rdf:Description is parsed afresh from start tags that carry
+    each element's own declarations (the Description's being ``desc_decls``), and every attribute, text and
+    child of the old chain is moved into it.  lxml drops a declaration inside a moved subtree that repeats one
+    of its new ancestors' (none occurs in the corpus).
+    """
+    chain = [doc.root] if doc.root is doc.rdf else [doc.root, doc.rdf]
+    chain.append(doc.desc)
+    decls = [declarations_of(doc, el) for el in chain[:-1]] + [desc_decls]
+    text = "".join(_start_tag(el, d) for el, d in zip(chain, decls))
+    text += "".join(f"</{prefixed_name(el)}>" for el in reversed(chain))
+    new_chain = [parse_fragment(text.encode())]
+    while len(new_chain) < len(chain):
+        new_chain.append(new_chain[-1][0])
+    for old, new, own in zip(chain, new_chain, decls):
+        for key, value in old.attrib.items():
+            new.set(key, value)
+        new.text, new.tail = old.text, old.tail
+        doc.tree.decls[new] = own
+    inner_pairs: list[tuple[etree._Element | None, etree._Element | None]] = [*zip(chain[1:], new_chain[1:]),
+                                                                              (None, None)]
+    for old, new, (old_inner, new_inner) in zip(chain, new_chain, inner_pairs):
+        before = True
+        for child in list(old):
+            if child is old_inner:
+                before = False
+            elif before and new_inner is not None:
+                new_inner.addprevious(child)
+            else:
+                new.append(child)
+    old_root, new_root = chain[0], new_chain[0]
+    for node in reversed(list(old_root.itersiblings(preceding=True))):
+        new_root.addprevious(node)
+    last = new_root
+    for node in list(old_root.itersiblings()):
+        last.addnext(node)
+        last = node
+    doc.root, doc.desc = new_root, new_chain[-1]
+    doc.rdf = new_root if len(new_chain) == 2 else new_chain[1]

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from lxml import etree
+
 from gainmap.errors import SchemaError
 from gainmap.formats.xmp.directory import set_container_directory
 from gainmap.formats.xmp.document import (
     Document,
+    bind_on_description,
     load_document,
     new_packet,
-    own_declarations,
+    place_new,
     remove_element,
-    rewrite_first_description,
+    serialize,
 )
-from gainmap.formats.xmp.nodes import DESCRIPTION_TAG, elements, split_tag
+from gainmap.formats.xmp.nodes import DESCRIPTION_TAG, LI_TAG, SEQ_TAG, elements, split_tag
 from gainmap.formats.xmp.props import HDRGM_BY_NAME, HDRGM_PROPS, HdrgmProp, format_value
 from gainmap.formats.xmp.read import parse_xmp_packet
 from gainmap.metadata import HDRGM_NS, GainMapMetadata
@@ -76,12 +79,6 @@ def _normalise(props: Mapping[str, object]) -> list[tuple[HdrgmProp, object]]:
     return out
 
 
-def _seq_text(prop: HdrgmProp, values: tuple[float, ...], rdf_prefix: str, indent: str, step: str) -> str:
-    li = "".join(f"\n{indent}{step}{step}<{rdf_prefix}:li>{format_value(prop, v)}</{rdf_prefix}:li>" for v in values)
-    return (f"<hdrgm:{prop.name}>\n{indent}{step}<{rdf_prefix}:Seq>{li}\n{indent}{step}</{rdf_prefix}:Seq>"
-            f"\n{indent}</hdrgm:{prop.name}>")
-
-
 def set_hdrgm(packet: bytes, props: Mapping[str, object]) -> bytes:
     """Replace every hdrgm property (any form, any Description) with ``props`` on the first Description.
 
@@ -99,19 +96,19 @@ def set_hdrgm(packet: bytes, props: Mapping[str, object]) -> bytes:
 
 
 def _write_hdrgm(doc: Document, values: list[tuple[HdrgmProp, object]]) -> bytes:
-    own = own_declarations(doc, doc.desc)
-    decls = [] if own.get("hdrgm") == HDRGM_NS else [("hdrgm", HDRGM_NS)]
-    if "hdrgm" in own and own["hdrgm"] != HDRGM_NS:
-        raise SchemaError(f"prefix 'hdrgm' is bound to {own['hdrgm']!r} on the first rdf:Description")
-    attrs = [(f"hdrgm:{p.name}", format_value(p, v)) for p, v in values if not isinstance(v, tuple)]
-    seqs = [(p, v) for p, v in values if isinstance(v, tuple)]
-    rdf_prefix = doc.desc.prefix or "rdf"
-
-    def children(indent: str, step: str) -> list[str]:
-        return [_seq_text(p, v, rdf_prefix, indent, step) for p, v in seqs]
-
-    out = rewrite_first_description(doc, decls, attrs, children if seqs else None)
-    return verify_hdrgm(out, [(p.name, v) for p, v in values])
+    """Write ``values`` on the first Description (scalars as attributes, differing channels as an rdf:Seq
+    element placed like its siblings), serialize and check that it reads back."""
+    bind_on_description(doc, [("hdrgm", HDRGM_NS)], exact_prefix=True)
+    for prop, value in values:
+        if isinstance(value, tuple):
+            element = etree.SubElement(doc.desc, f"{{{HDRGM_NS}}}{prop.name}")
+            seq = etree.SubElement(element, SEQ_TAG)
+            for item in value:
+                etree.SubElement(seq, LI_TAG).text = format_value(prop, item)
+            place_new(doc.desc, element)
+        else:
+            doc.desc.set(f"{{{HDRGM_NS}}}{prop.name}", format_value(prop, value))
+    return verify_hdrgm(serialize(doc.root), [(p.name, v) for p, v in values])
 
 
 def ensure_primary_version(packet: bytes) -> bytes:
